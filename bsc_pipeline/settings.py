@@ -1,0 +1,47 @@
+"""Runtime settings, read once from `BSC_*` environment variables.
+
+Knobs have defaults that make `make demo` work from a clone; secrets (SMTP password, webhook
+URLs) are never settings here: channels read them from the environment when they send.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+"""The checkout this package was installed from (editable install); holds sources/, warehouse/."""
+
+
+def _path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things are and how runs behave."""
+
+    warehouse_url: str
+    landing_dir: Path
+    lake_dir: Path
+    spec_path: Path
+    contracts_path: Path
+    sources_config: Path
+    timezone: str
+    partitions_start: str
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        db = PROJECT_ROOT / "warehouse" / "scorecard.db"
+        return cls(
+            warehouse_url=os.environ.get("BSC_WAREHOUSE_URL", f"sqlite:///{db}"),
+            landing_dir=_path("BSC_LANDING_DIR", PROJECT_ROOT / "sources" / "landing"),
+            lake_dir=_path("BSC_LAKE_DIR", PROJECT_ROOT / "lake"),
+            spec_path=_path("BSC_SPEC", PROJECT_ROOT / "specs" / "demo.yaml"),
+            contracts_path=_path("BSC_CONTRACTS", PROJECT_ROOT / "sources" / "contracts.yaml"),
+            sources_config=_path("BSC_SOURCES_CONFIG", PROJECT_ROOT / "sources" / "sources.yaml"),
+            timezone=os.environ.get("BSC_TIMEZONE", "UTC"),
+            partitions_start=os.environ.get("BSC_PARTITIONS_START", "2023-01"),
+        )
