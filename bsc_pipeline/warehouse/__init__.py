@@ -1,0 +1,1 @@
+"""The published warehouse: schema, migrations, publishing a month, period close, views, export."""
