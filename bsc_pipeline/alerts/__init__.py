@@ -1,0 +1,1 @@
+"""Alerts to owners: state transitions, the outbox, digests and delivery channels."""

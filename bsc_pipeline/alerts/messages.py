@@ -1,0 +1,265 @@
+"""Digests worth reading: what changed, by how much, why, and what it puts at risk.
+
+One digest per owner per run, rendered as plain text, HTML (escaped by jinja2's autoescape) and a
+JSON body for webhooks. Every message carries the dedup keys of its events so a receiver can
+recognise the rare duplicate that at-least-once delivery allows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+
+from bsc_pipeline.alerts.transitions import SCORECARD_VIEW, AlertEvent
+from bsc_pipeline.spec.models import Owner
+
+DEDUP_HEADER = "X-BSC-Dedup-Key"
+
+HEADLINES = {
+    "red": "RED",
+    "repeat": "STILL RED",
+    "recovery": "RECOVERED",
+    "held": "HELD",
+    "no_data": "NO DATA",
+    "pipeline_failure": "PIPELINE FAILED",
+    "dead_letter": "UNDELIVERED ALERT",
+}
+
+_TEXT = """\
+{{ intro }}
+{% for item in items %}
+{{ item.headline }}
+{% for line in item.lines %}  {{ line }}
+{% endfor %}  Dedup key: {{ item.dedup_key }}
+{% endfor %}
+{{ footer }}
+"""
+
+_HTML = """\
+<!doctype html>
+<html><body style="font-family: sans-serif">
+<p>{{ intro }}</p>
+{% for item in items %}
+<h3 style="margin-bottom: 0.2em">{{ item.headline }}</h3>
+<ul>{% for line in item.lines %}<li>{{ line }}</li>{% endfor %}</ul>
+<p style="color: #666; font-size: small">Dedup key: <code>{{ item.dedup_key }}</code></p>
+{% endfor %}
+<p>{{ footer }}</p>
+</body></html>
+"""
+
+# Plain text is never rendered as HTML, so escaping would only garble it.
+_TEXT_TEMPLATE = jinja2.Environment(
+    autoescape=False,  # noqa: S701
+    keep_trailing_newline=True,
+).from_string(_TEXT)
+_HTML_TEMPLATE = jinja2.Environment(autoescape=True).from_string(_HTML)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One rendered digest, ready for any channel."""
+
+    subject: str
+    text: str
+    html: str
+    dedup_keys: tuple[str, ...]
+    body: dict[str, Any]
+
+    @property
+    def dedup_header(self) -> str:
+        return ", ".join(self.dedup_keys)
+
+
+def render_digest(
+    owner: Owner,
+    events: Sequence[AlertEvent],
+    *,
+    scorecard: str,
+    run_id: str | None,
+    forwarded_to: Owner | None = None,
+) -> Message:
+    """The digest for one owner: one section per event, in the order given.
+
+    `forwarded_to` is the fallback receiver when no channel reaches the owner themselves.
+    """
+    items = [_item(event) for event in events]
+    counts = ", ".join(f"{n} {k.lower()}" for k, n in _count(items).items())
+    subject = f"[{scorecard}] {counts}" if events else f"[{scorecard}] no changes"
+    intro = (
+        f"Hello {owner.name}, this run changed the state of "
+        f"{_plural(len(events), 'item')} you look after."
+    )
+    if forwarded_to is not None:
+        intro = (
+            f"Hello {forwarded_to.name}, no alert channel reaches {owner.name}, so their digest "
+            f"comes to you as the fallback receiver: {_plural(len(events), 'item')} changed."
+        )
+        subject = f"{subject} (for {owner.name})"
+    footer = _footer(events, run_id)
+    context = {"intro": intro, "items": items, "footer": footer}
+    keys = tuple(event.dedup_key for event in events)
+    body = {
+        "scorecard": scorecard,
+        "owner": owner.id,
+        "run_id": run_id,
+        "subject": subject,
+        "dedup_keys": list(keys),
+        "events": [
+            {
+                "dedup_key": event.dedup_key,
+                "kind": event.kind,
+                "measure_id": event.measure_id,
+                "period": event.period,
+                "status": event.status,
+                "previous_status": event.previous_status,
+                "is_restatement": event.is_restatement,
+                "summary": item["headline"],
+                "details": item["lines"],
+                "payload": event.payload,
+            }
+            for event, item in zip(events, items, strict=True)
+        ],
+    }
+    return Message(
+        subject=subject,
+        text=_TEXT_TEMPLATE.render(context),
+        html=_HTML_TEMPLATE.render(context),
+        dedup_keys=keys,
+        body=body,
+    )
+
+
+def render_test(owner: Owner, *, scorecard: str) -> Message:
+    """A harmless message that proves an owner's channels reach them."""
+    key = f"test/{owner.id}"
+    text = f"Hello {owner.name}, this is a test of the {scorecard} alert channels. No action."
+    html = _HTML_TEMPLATE.render({"intro": text, "items": [], "footer": f"Dedup key: {key}"})
+    body = {"scorecard": scorecard, "owner": owner.id, "subject": "test", "dedup_keys": [key]}
+    return Message(f"[{scorecard}] test message", text, html, (key,), body)
+
+
+def _count(items: Sequence[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item["label"]] = counts.get(item["label"], 0) + 1
+    return counts
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _footer(events: Sequence[AlertEvent], run_id: str | None) -> str:
+    months = sorted({str(e.payload.get("as_of_month")) for e in events if e.measure_id})
+    where = [f"Where to look: the {SCORECARD_VIEW} view"]
+    if months:
+        where.append(f"for {', '.join(months)}")
+    if run_id:
+        where.append(f"and Dagster run {run_id}")
+    return " ".join(where) + "."
+
+
+def _item(event: AlertEvent) -> dict[str, Any]:
+    """Headline and detail lines of one event, shared by the text, HTML and JSON renderings."""
+    label = HEADLINES[event.kind]
+    if event.kind == "pipeline_failure":
+        return _pipeline_failure_item(event, label)
+    if event.kind == "dead_letter":
+        return _dead_letter_item(event, label)
+    p = event.payload
+    restated = " (restatement of a closed period)" if event.is_restatement else ""
+    headline = f"{label}: {p.get('measure_name', event.measure_id)} — {event.period}{restated}"
+    lines = [_actual_line(p)]
+    if event.kind in ("held", "no_data"):
+        reason = p.get("data_note") or "no reason recorded"
+        lines = [f"The measure could not be judged: {reason}.", *lines]
+        lines.append("You receive this as the owner of the data behind this measure.")
+    elif event.previous_status:
+        lines.append(
+            f"Previously {event.previous_status} ({p.get('previous_period') or 'earlier period'})."
+        )
+    if p.get("history"):
+        recent = "; ".join(
+            f"{h['period']} {_number(h['value'], p)} ({h['status']})" for h in p["history"]
+        )
+        lines.append(f"Recent periods: {recent}.")
+    if p.get("drivers"):
+        lines.append("Why — drivers: " + _linked(p["drivers"], p) + ".")
+    if p.get("outcomes"):
+        lines.append("Puts at risk — outcomes: " + _linked(p["outcomes"], p) + ".")
+    if p.get("data_note") and event.kind not in ("held", "no_data"):
+        lines.append(f"Note: {p['data_note']}.")
+    return {"label": label, "headline": headline, "lines": lines, "dedup_key": event.dedup_key}
+
+
+def _actual_line(p: dict[str, Any]) -> str:
+    target = _number(p.get("target"), p)
+    if p.get("target_high") is not None:
+        target = f"{target} to {_number(p.get('target_high'), p)}"
+    line = f"Actual {_number(p.get('value'), p)} vs target {target}"
+    details = []
+    if p.get("variance") is not None:
+        details.append(f"variance {_signed(p['variance'], p)}")
+    if p.get("variance_pct") is not None:
+        details.append(f"{p['variance_pct']:+.1%}")
+    if p.get("trend"):
+        details.append(f"trend {p['trend']}")
+    return f"{line} ({', '.join(details)})." if details else f"{line}."
+
+
+def _linked(linked: Sequence[dict[str, Any]], p: dict[str, Any]) -> str:
+    parts = []
+    for m in linked:
+        value = "" if m.get("value") is None else f", {_number(m['value'], p, unit=False)}"
+        lag = f", lag {m['lag_months']} mo" if m.get("lag_months") else ""
+        parts.append(f"{m['measure_name']} is {m['status']}{value}{lag}")
+    return "; ".join(parts)
+
+
+def _number(value: Any, p: dict[str, Any], *, unit: bool = True) -> str:
+    """A value in the measure's unit with its decimals; a missing value says so, never 0."""
+    if value is None:
+        return "no value"
+    decimals = int(p.get("decimals", 1))
+    text = f"{float(value):,.{decimals}f}"
+    return f"{text} {p['unit']}" if unit and p.get("unit") else text
+
+
+def _signed(value: float, p: dict[str, Any]) -> str:
+    text = _number(value, p)
+    return text if text.startswith("-") else f"+{text}"
+
+
+def _pipeline_failure_item(event: AlertEvent, label: str) -> dict[str, Any]:
+    p = event.payload
+    lines = [
+        f"Job {p.get('job_name')} failed in Dagster run {p.get('run_id')}.",
+        f"Error: {p.get('error')}",
+        "Published numbers are unchanged until a run of the month succeeds.",
+    ]
+    return {
+        "label": label,
+        "headline": f"{label}: {p.get('job_name')}",
+        "lines": lines,
+        "dedup_key": event.dedup_key,
+    }
+
+
+def _dead_letter_item(event: AlertEvent, label: str) -> dict[str, Any]:
+    p = event.payload
+    lines = [
+        f"Alert {p.get('original_dedup_key')} for {p.get('original_recipient')} was given up "
+        f"after {p.get('attempts')} attempts on {p.get('channel')} ({p.get('target')}).",
+        f"Last error: {p.get('last_error')}",
+        "Fix the channel configuration, then requeue or tell the owner directly.",
+    ]
+    return {
+        "label": label,
+        "headline": f"{label}: {p.get('original_dedup_key')}",
+        "lines": lines,
+        "dedup_key": event.dedup_key,
+    }
