@@ -117,6 +117,7 @@ def _monthly(history: pd.DataFrame) -> pd.DataFrame:
     require_columns(history, ["measure_id", "period", "value"], "link history")
     if "period_type" in history.columns:
         history = history[history["period_type"] == "month"]
+    history = history.reset_index(drop=True)
     parts = history["period"].astype(str).str.extract(_MONTH_PATTERN)
     bad = parts[0].isna()
     if bad.any():

@@ -84,7 +84,7 @@ def score_measures(
     needed = np.where(
         is_range,
         ~np.isnan(t) & ~np.isnan(h) & ~np.isnan(a),
-        ~np.isnan(t) & ~np.isnan(np.where(basis == "relative", 0.0, g)) & ~np.isnan(a),
+        ~np.isnan(t) & ~np.isnan(g) & ~np.isnan(a),
     )
     state = values["data_state"].astype(object).to_numpy()
     held = state == "held"
