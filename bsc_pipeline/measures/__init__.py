@@ -1,0 +1,38 @@
+"""Measure engine: actuals, comparisons and targets per measure × period of a monthly run."""
+
+from bsc_pipeline.measures.engine import (
+    MEASURE_VALUE_COLUMNS,
+    Evaluation,
+    MeasureEngine,
+    Window,
+    compute_measure_values,
+)
+from bsc_pipeline.measures.errors import FilterError, MeasureError
+from bsc_pipeline.measures.filters import filter_mask
+from bsc_pipeline.measures.loading import FrameLoader, StagedData, dataset_infos
+from bsc_pipeline.measures.targets import (
+    FileTarget,
+    ResolvedTarget,
+    TargetBook,
+    TargetsFileError,
+    read_targets_file,
+)
+
+__all__ = [
+    "MEASURE_VALUE_COLUMNS",
+    "Evaluation",
+    "FileTarget",
+    "FilterError",
+    "FrameLoader",
+    "MeasureEngine",
+    "MeasureError",
+    "ResolvedTarget",
+    "StagedData",
+    "TargetBook",
+    "TargetsFileError",
+    "Window",
+    "compute_measure_values",
+    "dataset_infos",
+    "filter_mask",
+    "read_targets_file",
+]

@@ -1,0 +1,499 @@
+"""The measure engine: every measure of a spec for every period of one monthly run.
+
+Plain, typed pandas/numpy. Each measure is evaluated over a *window*: the months of a period up
+to the run's month (a quarter as of February is its first two months). Values are memoized per
+measure and window, so ratios, derived and change measures reuse their parts, and the prior
+period / prior year comparisons are the same evaluation on a shifted window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bsc_pipeline.measures.aggregations import MonthRows, month_index
+from bsc_pipeline.measures.errors import MeasureError
+from bsc_pipeline.measures.filters import filter_columns, filter_mask
+from bsc_pipeline.measures.loading import FrameLoader, StagedData, dataset_infos
+from bsc_pipeline.measures.targets import TargetBook
+from bsc_pipeline.periods import FiscalCalendar, Month, Period, month_range
+from bsc_pipeline.spec.formula import Formula, evaluate, parse_formula
+from bsc_pipeline.spec.models import (
+    BaseMeasure,
+    BudgetTarget,
+    ChangeMeasure,
+    DerivedMeasure,
+    Measure,
+    RatioMeasure,
+    SnapshotMeasure,
+    Spec,
+)
+
+NAN = float("nan")
+BUDGET_DATASET = "budget"
+BUDGET_AMOUNT = "amount"
+
+MEASURE_VALUE_COLUMNS: tuple[str, ...] = (
+    "measure_id",
+    "period_type",
+    "period",
+    "period_start",
+    "period_end",
+    "as_of_month",
+    "is_partial",
+    "numerator",
+    "denominator",
+    "value",
+    "target",
+    "target_high",
+    "green_bound",
+    "amber_bound",
+    "threshold_basis",
+    "prior_period_value",
+    "prior_year_value",
+    "data_state",
+    "data_note",
+)
+"""The "Measure values" frame of docs/architecture.md, in order."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """The months of `period` counted as of a run: through `through`, never past the period."""
+
+    period: Period
+    through: Month
+
+    @classmethod
+    def of(cls, period: Period, as_of: Month) -> Window:
+        through = as_of if as_of.index < period.last.index else period.last
+        return cls(period, through)
+
+    @property
+    def months(self) -> list[Month]:
+        return self.period.months_through(self.through)
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        return (self.period.first.index, self.period.last.index, self.through.index)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A measure's value over a window and what the data behind it looked like."""
+
+    value: float
+    numerator: float = NAN
+    denominator: float = NAN
+    held: tuple[str, ...] = ()
+    gaps: tuple[str, ...] = ()
+    reason: str | None = None
+
+
+def compute_measure_values(
+    spec: Spec,
+    month: str,
+    loader: FrameLoader,
+    *,
+    contracts: Mapping[str, Any],
+    targets: TargetBook | None = None,
+) -> pd.DataFrame:
+    """Measure values of every measure × period of the run of `month` (MEASURE_VALUE_COLUMNS)."""
+    engine = MeasureEngine(spec, Month.parse(month), loader, contracts=contracts)
+    return engine.measure_values(targets or TargetBook.from_spec(spec))
+
+
+class MeasureEngine:
+    """Evaluates measures over windows for one run month, reading each staged frame once."""
+
+    def __init__(
+        self, spec: Spec, as_of: Month, loader: FrameLoader, *, contracts: Mapping[str, Any]
+    ) -> None:
+        self.spec = spec
+        self.as_of = as_of
+        self.calendar = FiscalCalendar(spec.scorecard.fiscal_year_start_month)
+        self.data = StagedData(loader, dataset_infos(contracts))
+        self.measures: dict[str, Measure] = {m.id: m for m in spec.measures}
+        self.formulas = {m.id: _parse(m) for m in spec.measures if isinstance(m, DerivedMeasure)}
+        self.order = self._topological_order()
+        self.horizon = self._horizon()
+        self._memo: dict[tuple[str, tuple[int, int, int]], Evaluation] = {}
+        self._rows: dict[str, MonthRows] = {}
+        self._month_idx: dict[tuple[str, str], np.ndarray] = {}
+        self._ends: dict[tuple[str, int], float | None] = {}
+
+    def measure_values(self, targets: TargetBook) -> pd.DataFrame:
+        """One row per measure (spec order) × period type of the run month."""
+        periods = self.calendar.periods_for(self.as_of)
+        rows = [
+            self._row(mid, Window.of(p, self.as_of), targets)
+            for mid in self.measures
+            for p in periods
+        ]
+        frame = pd.DataFrame(rows, columns=list(MEASURE_VALUE_COLUMNS))
+        for column in ("period_start", "period_end"):
+            frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
+        frame["is_partial"] = frame["is_partial"].astype(bool)
+        return frame
+
+    def evaluate(self, measure_id: str, window: Window) -> Evaluation:
+        """The measure over the window, memoized."""
+        key = (measure_id, window.key)
+        if key not in self._memo:
+            self._memo[key] = self._compute(self.measures[measure_id], window)
+        return self._memo[key]
+
+    def prior(self, window: Window, versus: str) -> Window:
+        """The comparison window: prior period or same period last year, as of the same point."""
+        if versus == "prior_period":
+            period = self.calendar.prior_period(window.period)
+        else:
+            period = self.calendar.prior_year(window.period)
+        offset = period.first.index - window.period.first.index
+        return Window.of(period, window.through.shift(offset))
+
+    def _row(self, measure_id: str, window: Window, targets: TargetBook) -> dict[str, Any]:
+        result = self.evaluate(measure_id, window)
+        period = window.period
+        prior_year = self.evaluate(measure_id, self.prior(window, "prior_year")).value
+        target = targets.resolve(
+            measure_id,
+            period,
+            prior_year_value=prior_year,
+            budget=lambda rule: self._budget(rule, window),
+        )
+        state, notes = _state(result, period, self.as_of, window)
+        measure = self.measures[measure_id]
+        if target.note and measure.objective is not None:
+            notes.append(target.note)
+        return {
+            "measure_id": measure_id,
+            "period_type": period.period_type,
+            "period": period.label,
+            "period_start": period.start,
+            "period_end": period.end,
+            "as_of_month": str(self.as_of),
+            "is_partial": period.is_partial(self.as_of),
+            "numerator": result.numerator,
+            "denominator": result.denominator,
+            "value": result.value,
+            "target": target.target,
+            "target_high": target.target_high,
+            "green_bound": target.green_bound,
+            "amber_bound": target.amber_bound,
+            "threshold_basis": target.threshold_basis,
+            "prior_period_value": self.evaluate(
+                measure_id, self.prior(window, "prior_period")
+            ).value,
+            "prior_year_value": prior_year,
+            "data_state": state,
+            "data_note": "; ".join(notes) if notes else None,
+        }
+
+    def _compute(self, measure: Measure, window: Window) -> Evaluation:
+        match measure:
+            case BaseMeasure():
+                return self._base(measure, window)
+            case RatioMeasure():
+                return self._ratio(measure, window)
+            case SnapshotMeasure():
+                return self._snapshot(measure, window)
+            case DerivedMeasure():
+                return self._derived(measure, window)
+            case ChangeMeasure():
+                return self._change(measure, window)
+        raise MeasureError(f"measure {measure.id}: unknown kind")
+
+    def _base(self, measure: BaseMeasure, window: Window) -> Evaluation:
+        source = measure.source
+        months = window.months
+        held = self._held(source, months)
+        if self.data.info(source).mode == "snapshot":
+            staged = bool(self._source_frame(source) is not None)
+            gaps: tuple[str, ...] = ()
+        else:
+            missing = [m for m in months if not self.data.has_month(source, str(m))]
+            staged = len(missing) < len(months)
+            gaps = tuple(f"not staged: {source} {m}" for m in missing)
+        if not staged:
+            why = f"no data staged: {source} {_span(months)}"
+            return Evaluation(NAN, held=held, gaps=gaps, reason=why)
+        value, rows = self._base_rows(measure).aggregate(
+            measure.agg, months[0].index, months[-1].index
+        )
+        reason = None
+        if math.isnan(value):
+            reason = "no rows" if rows == 0 else f"no values in {measure.column}"
+        value *= measure.scale
+        return Evaluation(value, value, NAN, held, gaps, reason)
+
+    def _ratio(self, measure: RatioMeasure, window: Window) -> Evaluation:
+        num = self.evaluate(measure.numerator, window)
+        den = self.evaluate(measure.denominator, window)
+        held, gaps = _merge(num, den)
+        if math.isnan(den.value):
+            why = f"no denominator ({measure.denominator}: {den.reason or 'no value'})"
+            return Evaluation(NAN, num.value, den.value, held, gaps, why)
+        if den.value == 0:
+            why = f"zero denominator ({measure.denominator})"
+            return Evaluation(NAN, num.value, den.value, held, gaps, why)
+        if math.isnan(num.value):
+            why = f"no numerator ({measure.numerator}: {num.reason or 'no value'})"
+            return Evaluation(NAN, num.value, den.value, held, gaps, why)
+        value = num.value / den.value * measure.scale
+        if measure.annualise:
+            value *= 12 / len(window.months)
+        return Evaluation(value, num.value, den.value, held, gaps)
+
+    def _snapshot(self, measure: SnapshotMeasure, window: Window) -> Evaluation:
+        months = window.months
+        held = self._held(measure.source, months)
+        ends = [(m, self._month_end(measure, m)) for m in months]
+        with_data = [(m, v) for m, v in ends if v is not None]
+        gaps = [f"not staged: {measure.source} {m}" for m, v in ends if v is None]
+        if not with_data:
+            why = f"no data staged: {measure.source} {_span(months)}"
+            return Evaluation(NAN, held=held, gaps=tuple(gaps), reason=why)
+        if measure.rollup == "period_end":
+            last, value = with_data[-1]
+            if last != months[-1]:
+                gaps.append(f"period-end value taken at the end of {last}")
+        else:
+            present = [v for _, v in with_data if not math.isnan(v)]
+            value = sum(present) / len(present) if present else NAN
+        reason = None if not math.isnan(value) else "no rows active at month end"
+        return Evaluation(value, value, NAN, held, tuple(gaps), reason)
+
+    def _derived(self, measure: DerivedMeasure, window: Window) -> Evaluation:
+        formula = self.formulas[measure.id]
+        inputs = {name: self.evaluate(name, window) for name in sorted(formula.names)}
+        result = evaluate(formula, {name: e.value for name, e in inputs.items()})
+        value = float(result) if not isinstance(result, pd.Series) else NAN
+        held, gaps = _merge(*inputs.values())
+        reason = None
+        if math.isnan(value):
+            missing = [name for name, e in inputs.items() if math.isnan(e.value)]
+            reason = (
+                f"no value for {', '.join(missing)}"
+                if missing
+                else "formula has no value (division by zero)"
+            )
+        return Evaluation(value, value, NAN, held, gaps, reason)
+
+    def _change(self, measure: ChangeMeasure, window: Window) -> Evaluation:
+        base_window = self.prior(window, measure.versus)
+        current = self.evaluate(measure.of, window)
+        base = self.evaluate(measure.of, base_window)
+        held, gaps = _merge(current, base)
+        label = base_window.period.label
+        reason = None
+        if math.isnan(base.value):
+            reason = f"no {measure.versus.replace('_', ' ')} value of {measure.of} ({label})"
+        elif measure.change_as == "percent" and base.value == 0:
+            reason = f"zero base: {measure.of} was 0 in {label}"
+        elif math.isnan(current.value):
+            reason = f"no value of {measure.of}"
+        if reason:
+            return Evaluation(NAN, held=held, gaps=gaps, reason=reason)
+        value = current.value - base.value
+        if measure.change_as == "percent":
+            value = value / abs(base.value) * 100
+        return Evaluation(value, value, NAN, held, gaps)
+
+    def _held(self, dataset: str, months: Iterable[Month]) -> tuple[str, ...]:
+        notes = []
+        for month in months:
+            reason = self.data.gate_failure(dataset, str(month))
+            if reason is not None:
+                notes.append(f"gate failed: {dataset} {month}: {reason}")
+        return tuple(notes)
+
+    def _source_frame(self, dataset: str) -> pd.DataFrame | None:
+        """Rows of a dataset for period measures: the run's snapshot, or every month in reach."""
+        if self.data.info(dataset).mode == "snapshot":
+            return self.data.frame(dataset, [str(self.as_of)])
+        months = [str(m) for m in month_range(self.horizon, self.as_of)]
+        return self.data.frame(dataset, months)
+
+    def _dated(self, dataset: str, column: str, frame: pd.DataFrame) -> np.ndarray:
+        key = (dataset, column)
+        if key not in self._month_idx:
+            self._month_idx[key] = month_index(frame[column])
+        return self._month_idx[key]
+
+    def _base_rows(self, measure: BaseMeasure) -> MonthRows:
+        if measure.id in self._rows:
+            return self._rows[measure.id]
+        info = self.data.info(measure.source)
+        date_column = measure.date_column or info.month_column
+        if date_column is None:
+            raise MeasureError(
+                f"measure {measure.id}: dataset {measure.source} has no month column; "
+                "set date_column to the date that places a row in a month"
+            )
+        if measure.column is None and measure.agg != "count":
+            raise MeasureError(f"measure {measure.id}: agg {measure.agg} needs a column")
+        frame = self._source_frame(measure.source)
+        if frame is None:
+            self._rows[measure.id] = MonthRows.empty()
+            return self._rows[measure.id]
+        needed = [date_column, *([measure.column] if measure.column else [])]
+        _require_columns(
+            f"measure {measure.id}", measure.source, frame, needed + filter_columns(measure.filters)
+        )
+        mask = filter_mask(frame, measure.filters, owner=f"measure {measure.id}")
+        months = self._dated(measure.source, date_column, frame)[mask]
+        values = frame[measure.column][mask] if measure.column else None
+        try:
+            rows = MonthRows.build(months, values, measure.agg)
+        except (TypeError, ValueError) as exc:
+            raise MeasureError(
+                f"measure {measure.id}: agg {measure.agg} needs numbers but column "
+                f"{measure.column} of {measure.source} holds {frame[measure.column].dtype}"
+            ) from exc
+        self._rows[measure.id] = rows
+        return rows
+
+    def _month_end(self, measure: SnapshotMeasure, month: Month) -> float | None:
+        """Value of rows active on the last day of `month`; None when that month has no data."""
+        key = (measure.id, month.index)
+        if key in self._ends:
+            return self._ends[key]
+        source = measure.source
+        result: float | None = None
+        if self.data.has_month(source, str(month)):
+            if self.data.info(source).mode == "snapshot":
+                frame = self.data.frame(source, [str(month)])
+            else:
+                frame = self._source_frame(source)
+            result = _active_value(measure, frame, pd.Timestamp(month.end))
+        self._ends[key] = result
+        return result
+
+    def _budget(self, rule: BudgetTarget, window: Window) -> tuple[float, str | None]:
+        """Budget amount over the window's months under the rule's filters, × scale."""
+        info = self.data.info(BUDGET_DATASET)
+        frame = self._source_frame(BUDGET_DATASET)
+        if frame is None or info.month_column is None:
+            return NAN, f"no {BUDGET_DATASET} staged"
+        columns = [info.month_column, BUDGET_AMOUNT, *filter_columns(rule.filters)]
+        _require_columns("budget target", BUDGET_DATASET, frame, columns)
+        mask = filter_mask(frame, rule.filters, owner="budget target")
+        months = self._dated(BUDGET_DATASET, info.month_column, frame)
+        inside = mask & (months >= window.months[0].index) & (months <= window.through.index)
+        amounts = pd.to_numeric(frame[BUDGET_AMOUNT][inside], errors="coerce")
+        if amounts.notna().sum() == 0:
+            return NAN, f"no {BUDGET_DATASET} rows for {window.period.label}"
+        return float(amounts.sum()) * rule.scale, None
+
+    def _topological_order(self) -> list[str]:
+        graph: dict[str, set[str]] = {}
+        for m in self.spec.measures:
+            deps = _dependencies(m, self.formulas)
+            unknown = sorted(d for d in deps if d not in self.measures)
+            if unknown:
+                raise MeasureError(f"measure {m.id}: refers to unknown measure(s) {unknown}")
+            graph[m.id] = deps
+        try:
+            return list(TopologicalSorter(graph).static_order())
+        except CycleError as exc:
+            raise MeasureError(f"measures depend on each other in a cycle: {exc.args[1]}") from exc
+
+    def _horizon(self) -> Month:
+        """Earliest month any evaluation of this run can reach (comparisons of comparisons)."""
+        depth: dict[str, int] = {}
+        for mid in self.order:
+            m = self.measures[mid]
+            below = max((depth[d] for d in _dependencies(m, self.formulas)), default=0)
+            depth[mid] = below + (1 if isinstance(m, ChangeMeasure) else 0)
+        levels = 1 + max(depth.values(), default=0)
+        windows = [Window.of(p, self.as_of) for p in self.calendar.periods_for(self.as_of)]
+        earliest = min(w.period.first for w in windows)
+        for _ in range(levels):
+            windows = [self.prior(w, v) for w in windows for v in ("prior_period", "prior_year")]
+            earliest = min(earliest, *(w.period.first for w in windows))
+        return earliest
+
+
+def _parse(measure: DerivedMeasure) -> Formula:
+    try:
+        return parse_formula(measure.formula)
+    except ValueError as exc:
+        raise MeasureError(f"measure {measure.id}: {exc}") from exc
+
+
+def _dependencies(measure: Measure, formulas: Mapping[str, Formula]) -> set[str]:
+    match measure:
+        case RatioMeasure():
+            return {measure.numerator, measure.denominator}
+        case DerivedMeasure():
+            return set(formulas[measure.id].names)
+        case ChangeMeasure():
+            return {measure.of}
+    return set()
+
+
+def _require_columns(owner: str, dataset: str, frame: pd.DataFrame, columns: list[str]) -> None:
+    missing = [c for c in dict.fromkeys(columns) if c not in frame.columns]
+    if missing:
+        raise MeasureError(
+            f"{owner}: column(s) {missing} not in dataset {dataset}; "
+            f"available: {sorted(map(str, frame.columns))}"
+        )
+
+
+def _active_value(measure: SnapshotMeasure, frame: pd.DataFrame | None, end: pd.Timestamp) -> float:
+    """Aggregate of rows active at the month's end: started before it, not ended by it."""
+    if frame is None:
+        return 0.0 if measure.agg != "sum" else NAN
+    needed = [measure.active_from, *([measure.active_to] if measure.active_to else [])]
+    if measure.column:
+        needed.append(measure.column)
+    _require_columns(
+        f"measure {measure.id}", measure.source, frame, needed + filter_columns(measure.filters)
+    )
+    mask = filter_mask(frame, measure.filters, owner=f"measure {measure.id}")
+    started = pd.to_datetime(frame[measure.active_from], errors="coerce")
+    mask &= (started < end).to_numpy(dtype=bool, na_value=False)
+    if measure.active_to:
+        ended = pd.to_datetime(frame[measure.active_to], errors="coerce")
+        mask &= (ended.isna() | (ended >= end)).to_numpy(dtype=bool, na_value=False)
+    if measure.agg == "count":
+        return float(mask.sum())
+    if measure.column is None:
+        raise MeasureError(f"measure {measure.id}: agg {measure.agg} needs a column")
+    values = frame[measure.column][mask]
+    if measure.agg == "count_distinct":
+        return float(values.nunique(dropna=True))
+    return float(pd.to_numeric(values, errors="coerce").sum(min_count=1))
+
+
+def _merge(*parts: Evaluation) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    held = tuple(dict.fromkeys(n for p in parts for n in p.held))
+    gaps = tuple(dict.fromkeys(n for p in parts for n in p.gaps))
+    return held, gaps
+
+
+def _span(months: list[Month]) -> str:
+    return str(months[0]) if len(months) == 1 else f"{months[0]}..{months[-1]}"
+
+
+def _state(
+    result: Evaluation, period: Period, as_of: Month, window: Window
+) -> tuple[str, list[str]]:
+    """Data state of a row and the notes that explain it, worst first."""
+    if result.held:
+        return "held", list(result.held)
+    if math.isnan(result.value):
+        return "no_data", [result.reason or "no value"]
+    notes = list(result.gaps)
+    if period.is_partial(as_of):
+        counted, total = len(window.months), len(period.months)
+        notes.append(f"period in progress: {counted} of {total} months as of {as_of}")
+    return ("partial" if notes else "complete"), notes
