@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
 LAYERS = ("raw", "staged", "quarantine", "gate", "measures", "scorecard", "rollups")
 
 
@@ -73,7 +75,8 @@ class Lake:
         folder = self.root / layer if dataset is None else self.root / layer / dataset
         if not folder.is_dir():
             return []
-        return sorted(p.stem for p in folder.iterdir() if p.suffix in (".parquet", ".json"))
+        stems = {p.stem for p in folder.iterdir() if p.suffix in (".parquet", ".json")}
+        return sorted(stem for stem in stems if _MONTH.match(stem))
 
     @staticmethod
     def _atomic(target: Path, write: Any) -> None:

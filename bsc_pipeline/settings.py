@@ -31,6 +31,7 @@ class Settings:
     sources_config: Path
     timezone: str
     partitions_start: str
+    nightly_at: str = "04:30"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -44,4 +45,5 @@ class Settings:
             sources_config=_path("BSC_SOURCES_CONFIG", PROJECT_ROOT / "sources" / "sources.yaml"),
             timezone=os.environ.get("BSC_TIMEZONE", "UTC"),
             partitions_start=os.environ.get("BSC_PARTITIONS_START", "2023-01"),
+            nightly_at=os.environ.get("BSC_NIGHTLY_AT", "04:30"),
         )

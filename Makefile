@@ -1,0 +1,51 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO_MONTHS ?= 36
+DEMO_SEED ?= 7
+export DAGSTER_HOME ?= $(CURDIR)/dagster_home
+
+.PHONY: install demo test lint typecheck pytest ui bench clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the package with its dev tools
+
+demo: install  ## generate demo extracts, run every demo month, show the scorecard
+	$(BIN)/bsc demo-data --months $(DEMO_MONTHS) --seed $(DEMO_SEED)
+	$(BIN)/bsc backfill --all-landed
+	$(BIN)/bsc show
+	@echo
+	@echo "Warehouse: $${BSC_WAREHOUSE_URL:-sqlite:///$(CURDIR)/warehouse/scorecard.db} (view v_scorecard_monthly)"
+	@echo "Dagster UI: make ui, then open http://127.0.0.1:3000"
+
+test: install lint typecheck pytest  ## lint, type-check and run the whole suite
+
+lint: install
+	$(BIN)/ruff check bsc_pipeline tests benchmarks definitions.py
+	$(BIN)/ruff format --check bsc_pipeline tests benchmarks definitions.py
+
+typecheck: install
+	$(BIN)/mypy bsc_pipeline
+
+pytest: install
+	$(BIN)/pytest -n 2 --dist loadfile -q
+
+ui: install  ## open the Dagster UI on http://127.0.0.1:3000
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -f definitions.py -h 127.0.0.1 -p 3000
+
+bench: install  ## benchmark the pipeline against the floor and DuckDB
+	$(BIN)/python -m benchmarks
+
+clean:  ## remove the venv, the lake, the demo landing zone and the SQLite warehouse
+	rm -rf $(VENV) lake sources/landing warehouse/scorecard.db dagster_home

@@ -1,0 +1,144 @@
+"""`bsc`: the headless way to run, inspect and export the scorecard pipeline.
+
+Exit codes scripts can rely on: 0 success, 1 the work ran but something failed (a run, a gate,
+a spec error), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from bsc_pipeline.periods import Month, PeriodError, month_range
+from bsc_pipeline.settings import Settings
+
+console = Console()
+app = typer.Typer(
+    name="bsc",
+    help="Balanced-scorecard pipeline: run months, backfill, show and export the scorecard.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _mount_sub_apps() -> None:
+    """Each package owns its commands; mounting them here keeps one `bsc` entry point."""
+    from bsc_pipeline.alerts.cli import app as alerts_app
+    from bsc_pipeline.quality.cli import app as dq_app
+    from bsc_pipeline.sources.cli import app as sources_app
+    from bsc_pipeline.sources.demo_data import demo_data
+    from bsc_pipeline.spec.cli import app as spec_app
+    from bsc_pipeline.warehouse.cli import export_command, period_app
+
+    app.add_typer(sources_app, name="sources", help="Check the landing zone against the contracts.")
+    app.add_typer(
+        spec_app, name="spec", help="Validate the scorecard spec; export its JSON Schema."
+    )
+    app.add_typer(dq_app, name="dq", help="Quality-gate results kept in the warehouse.")
+    app.add_typer(period_app, name="period", help="Close or reopen a published month.")
+    app.add_typer(alerts_app, name="alerts", help="List, deliver and test alerts.")
+    app.command("export", help="Export a period of the scorecard (CSV, Parquet, XLSX).")(
+        export_command
+    )
+    app.command("demo-data", help="Generate the demo company's extracts into the landing zone.")(
+        demo_data
+    )
+
+
+def _parse_month(text: str) -> str:
+    try:
+        return str(Month.parse(text))
+    except PeriodError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _configure_logging(run_id: str | None = None) -> None:
+    fmt = (
+        "%(asctime)s %(levelname)s "
+        + (f"run={run_id} " if run_id else "")
+        + "%(name)s: %(message)s"
+    )
+    logging.basicConfig(level=os.environ.get("BSC_LOG_LEVEL", "WARNING"), format=fmt)
+
+
+@app.command()
+def run(
+    period: Annotated[str, typer.Option("--period", "-p", help="Month to run, YYYY-MM.")],
+) -> None:
+    """Run the whole pipeline for one month (extract, gate, measure, score, publish, alert)."""
+    from bsc_pipeline.runner import run_months
+
+    month = _parse_month(period)
+    _configure_logging()
+    report = run_months([month], console=console)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def backfill(
+    start: Annotated[str | None, typer.Option(help="First month, YYYY-MM.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last month, YYYY-MM (included).")] = None,
+    all_landed: Annotated[
+        bool, typer.Option("--all-landed", help="Every month the landing zone has files for.")
+    ] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Months run in parallel.")] = 1,
+) -> None:
+    """Run a range of months, with a progress bar and a summary of what was published."""
+    from bsc_pipeline.runner import landed_months, run_months
+
+    _configure_logging()
+    if all_landed:
+        months = landed_months(Settings.from_env())
+        if not months:
+            console.print(
+                "[red]The landing zone holds no monthly files.[/] Run `bsc demo-data` first."
+            )
+            raise typer.Exit(1)
+    elif start and end:
+        months = [
+            str(m)
+            for m in month_range(Month.parse(_parse_month(start)), Month.parse(_parse_month(end)))
+        ]
+    else:
+        raise typer.BadParameter("give --start and --end, or --all-landed")
+    report = run_months(months, console=console, jobs=jobs)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def show(
+    period: Annotated[
+        str | None,
+        typer.Option("--period", "-p", help="Month YYYY-MM; default the latest complete."),
+    ] = None,
+) -> None:
+    """Print a month's scorecard: perspective → objective → measure, actual vs target, status."""
+    from bsc_pipeline.report import latest_complete_month, render_scorecard
+
+    settings = Settings.from_env()
+    month = _parse_month(period) if period else latest_complete_month(settings)
+    if month is None:
+        console.print("[red]Nothing is published yet.[/] Run `bsc backfill --all-landed` first.")
+        raise typer.Exit(1)
+    render_scorecard(settings, month, console)
+
+
+@app.command()
+def status() -> None:
+    """Last runs, gate failures and pending alerts."""
+    from bsc_pipeline.report import render_status
+
+    render_status(Settings.from_env(), console)
+
+
+def main() -> None:
+    _mount_sub_apps()
+    app()
+
+
+if __name__ == "__main__":
+    main()

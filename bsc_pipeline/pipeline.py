@@ -1,0 +1,356 @@
+"""One month end to end in plain Python: the steps the Dagster assets call.
+
+Each step reads what the previous one left in the lake and writes its own layer there, so any step
+can be re-run alone and only `publish` touches the warehouse (in one transaction).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from bsc_pipeline.lake import Lake
+from bsc_pipeline.periods import Month
+from bsc_pipeline.settings import Settings
+from bsc_pipeline.spec.loader import load_spec
+from bsc_pipeline.spec.models import Spec
+
+REFERENCE_DATASETS: dict[str, tuple[str, ...]] = {
+    "gl_lines": ("chart_of_accounts",),
+    "budget": ("chart_of_accounts",),
+    "opportunities": ("accounts",),
+    "survey_responses": ("accounts",),
+    "tickets": ("accounts",),
+    "training": ("employees",),
+    "engagement": ("employees",),
+}
+"""Datasets whose rows must point at keys of another dataset (referential integrity)."""
+
+VOLUME_HISTORY_MONTHS = 6
+
+QUARANTINE_COLUMNS = ["dataset", "month", "file", "line", "rule", "reason", "raw"]
+
+
+@dataclass
+class ExtractSummary:
+    dataset: str
+    month: str
+    usable: bool
+    reason: str | None
+    row_count: int
+    rejected_count: int
+    files: list[dict[str, Any]]
+    problems: list[dict[str, Any]]
+
+
+@dataclass
+class PublishSummary:
+    month: str
+    run_id: str
+    measures: int
+    statuses: dict[str, int] = field(default_factory=dict)
+    history_rows: int = 0
+    alert_events: int = 0
+    held_datasets: list[str] = field(default_factory=list)
+
+
+class Pipeline:
+    """The steps of a monthly run, bound to one set of settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.lake = Lake(settings.lake_dir)
+
+    @cached_property
+    def spec(self) -> Spec:
+        return load_spec(self.settings.spec_path)
+
+    @cached_property
+    def contracts(self) -> dict[str, Any]:
+        from bsc_pipeline.sources import load_contracts
+
+        return load_contracts(self.settings.contracts_path)
+
+    @cached_property
+    def engine(self) -> Engine:
+        from bsc_pipeline.warehouse import make_engine, upgrade_warehouse
+
+        upgrade_warehouse(self.settings.warehouse_url)
+        return make_engine(self.settings.warehouse_url)
+
+    @property
+    def datasets(self) -> list[str]:
+        return list(self.contracts)
+
+    def extract(self, dataset: str, month: str) -> ExtractSummary:
+        """Read the landing zone for one dataset and month into the raw layer."""
+        from bsc_pipeline.sources import read_dataset
+
+        read = read_dataset(
+            dataset,
+            month,
+            landing_dir=self.settings.landing_dir,
+            contracts=self.contracts,
+            sources_config=self.settings.sources_config,
+        )
+        summary = ExtractSummary(
+            dataset=dataset,
+            month=month,
+            usable=read.usable,
+            reason=read.reason,
+            row_count=len(read.frame),
+            rejected_count=len(read.rejected),
+            files=[_file_dict(f) for f in read.files],
+            problems=[_problem_dict(p) for p in read.problems],
+        )
+        self.lake.write_frame(read.frame, "raw", month, dataset)
+        self.lake.write_frame(
+            _rejected_as_quarantine(read.rejected, dataset, month),
+            "raw",
+            f"{month}.rejected",
+            dataset,
+        )
+        self.lake.write_json(summary.__dict__, "raw", month, dataset)
+        return summary
+
+    def stage(self, dataset: str, month: str, validator: Any = None) -> Any:
+        """Gate the raw rows: staged rows, quarantined rows and the verdict go to the lake."""
+        from bsc_pipeline.quality.gate import GateContext, failed_gate, run_gate
+
+        meta = self.lake.read_json("raw", month, dataset)
+        raw = self.lake.read_frame("raw", month, dataset)
+        rejected = self.lake.read_frame("raw", f"{month}.rejected", dataset)
+        if meta is None or raw is None:
+            outcome = failed_gate(dataset, month, f"{dataset} {month} was never extracted")
+        elif not meta["usable"]:
+            outcome = failed_gate(dataset, month, meta["reason"] or "extract unusable", raw)
+        else:
+            context = GateContext(
+                references={
+                    ref: self._reference(ref, month) for ref in REFERENCE_DATASETS.get(dataset, ())
+                },
+                recent_volumes=self._recent_volumes(dataset, month),
+            )
+            outcome = run_gate(dataset, month, raw, context=context, validator=validator)
+        quarantine = (
+            pd.concat(
+                [
+                    frame
+                    for frame in (rejected, outcome.quarantine)
+                    if frame is not None and len(frame)
+                ],
+                ignore_index=True,
+            )
+            if (rejected is not None and len(rejected)) or len(outcome.quarantine)
+            else outcome.quarantine
+        )
+        self.lake.write_frame(outcome.staged, "staged", month, dataset)
+        self.lake.write_frame(quarantine, "quarantine", month, dataset)
+        self.lake.write_json(outcome.result.to_dict(), "gate", month, dataset)
+        return outcome.result
+
+    def compute_measures(self, month: str) -> pd.DataFrame:
+        """Every measure of the spec for every period type as of `month`."""
+        from bsc_pipeline.measures import compute_measure_values, load_targets
+
+        loader = LakeFrameLoader(self.lake, self.contracts)
+        targets = load_targets(self.spec, self._targets_path())
+        values = compute_measure_values(
+            self.spec, month, loader, contracts=self.contracts, targets=targets
+        )
+        self.lake.write_frame(values, "measures", month)
+        return values
+
+    def score(self, month: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Statuses, scores, balance flags and roll-ups of the month's measure values."""
+        from bsc_pipeline.scoring import balance_flags, roll_up, score_measures
+
+        values = self._require("measures", month)
+        scored = balance_flags(self.spec, score_measures(self.spec, values))
+        rollups = roll_up(self.spec, scored)
+        self.lake.write_frame(scored, "scorecard", month)
+        self.lake.write_frame(rollups, "rollups", month)
+        return scored, rollups
+
+    def publish(self, month: str, run_id: str, restatement_reason: str | None = None) -> Any:
+        """Publish the month in one warehouse transaction, with its alert outbox rows."""
+        from bsc_pipeline.alerts.transitions import plan_events
+        from bsc_pipeline.warehouse import publish_month, read_published
+
+        scored = self._require("scorecard", month)
+        rollups = self._require("rollups", month)
+        previous = read_published(self.engine, month)
+        events = plan_events(
+            self.spec,
+            scored,
+            previous,
+            run_id=run_id,
+            is_restatement=restatement_reason is not None,
+            data_owner_for=self.data_owner_for(),
+        )
+        return publish_month(
+            self.engine,
+            month,
+            run_id=run_id,
+            measures=scored,
+            rollups=rollups,
+            spec=self.spec,
+            files=self._files_read(month),
+            gate_results=self._gate_results(month),
+            quarantine=self._quarantine(month),
+            alert_events=[e.to_row() if hasattr(e, "to_row") else e for e in events],
+            restatement_reason=restatement_reason,
+        )
+
+    def deliver_alerts(self) -> Any:
+        """Send what the outbox holds; failures stay pending for the next attempt."""
+        from bsc_pipeline.alerts.delivery import deliver_pending
+
+        return deliver_pending(self.engine, self.spec)
+
+    def closed_months(self) -> set[str]:
+        """Months finance has closed: runs leave them alone unless reopened."""
+        from bsc_pipeline.warehouse import closed_months
+
+        return closed_months(self.engine)
+
+    def data_owner_for(self) -> dict[str, str]:
+        """Measure id → the owner of the first dataset it reads (told when it is held)."""
+        from bsc_pipeline.measures import measure_sources
+
+        owners = {name: d.owner for name, d in self.spec.datasets.items()}
+        result: dict[str, str] = {}
+        for measure in self.spec.measures:
+            for dataset in measure_sources(self.spec, measure.id):
+                if dataset in owners:
+                    result[measure.id] = owners[dataset]
+                    break
+        return result
+
+    def _require(self, layer: str, month: str) -> pd.DataFrame:
+        frame = self.lake.read_frame(layer, month)
+        if frame is None:
+            raise FileNotFoundError(
+                f"{layer} for {month} is not in the lake ({self.lake.path(layer, month)}); "
+                "materialize the upstream assets for that month first"
+            )
+        return frame
+
+    def _reference(self, dataset: str, month: str) -> pd.DataFrame | None:
+        return self.lake.read_frame("raw", month, dataset)
+
+    def _recent_volumes(self, dataset: str, month: str) -> list[int]:
+        this = Month.parse(month)
+        volumes = []
+        for back in range(1, VOLUME_HISTORY_MONTHS + 1):
+            meta = self.lake.read_json("raw", str(this.shift(-back)), dataset)
+            if meta is not None and meta.get("usable"):
+                volumes.append(int(meta["row_count"]))
+        return volumes
+
+    def _targets_path(self) -> Any:
+        name = self.spec.scorecard.targets_file
+        return (self.settings.spec_path.parent / name) if name else None
+
+    def _files_read(self, month: str) -> list[dict[str, Any]]:
+        files = []
+        for dataset in self.datasets:
+            meta = self.lake.read_json("raw", month, dataset)
+            for f in (meta or {}).get("files", []):
+                files.append({"dataset": dataset, **f})
+        return files
+
+    def _gate_results(self, month: str) -> list[dict[str, Any]]:
+        return [
+            g for d in self.datasets if (g := self.lake.read_json("gate", month, d)) is not None
+        ]
+
+    def _quarantine(self, month: str) -> pd.DataFrame:
+        frames = [self.lake.read_frame("quarantine", month, d) for d in self.datasets]
+        present = [f for f in frames if f is not None and len(f)]
+        return (
+            pd.concat(present, ignore_index=True)
+            if present
+            else pd.DataFrame(columns=QUARANTINE_COLUMNS)
+        )
+
+
+class LakeFrameLoader:
+    """Staged rows from the lake, as the measure engine asks for them (cached per month)."""
+
+    def __init__(self, lake: Lake, contracts: dict[str, Any]) -> None:
+        self.lake = lake
+        self.contracts = contracts
+        self._cache: dict[tuple[str, str], pd.DataFrame | None] = {}
+
+    def _month(self, dataset: str, month: str) -> pd.DataFrame | None:
+        key = (dataset, month)
+        if key not in self._cache:
+            self._cache[key] = self.lake.read_frame("staged", month, dataset)
+        return self._cache[key]
+
+    def load(self, dataset: str, months: Sequence[str]) -> pd.DataFrame | None:
+        contract = self.contracts[dataset]
+        if _mode(contract) == "snapshot":
+            available = [m for m in self.lake.months("staged", dataset) if m <= max(months)]
+            return self._month(dataset, available[-1]) if available else None
+        frames = [f for m in sorted(months) if (f := self._month(dataset, m)) is not None]
+        if not frames:
+            return None
+        rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        if _mode(contract) == "incremental" and len(frames) > 1:
+            version = _attr(contract, "version_column")
+            if version and version in rows.columns:
+                rows = rows.sort_values(version, kind="stable")
+            rows = rows.drop_duplicates(subset=list(_attr(contract, "keys")), keep="last")
+        return rows
+
+    def has_month(self, dataset: str, month: str) -> bool:
+        return self.lake.path("staged", month, dataset).exists()
+
+    def gate_failure(self, dataset: str, month: str) -> str | None:
+        gate = self.lake.read_json("gate", month, dataset)
+        if gate is None or gate.get("passed"):
+            return None
+        return str(gate.get("reason") or f"{dataset} failed its quality gate for {month}")
+
+
+def _attr(contract: Any, name: str) -> Any:
+    return contract[name] if isinstance(contract, dict) else getattr(contract, name)
+
+
+def _mode(contract: Any) -> str:
+    return str(_attr(contract, "mode"))
+
+
+def _file_dict(identity: Any) -> dict[str, Any]:
+    raw = identity.__dict__ if hasattr(identity, "__dict__") else dict(identity)
+    return json.loads(json.dumps(raw, default=str))
+
+
+def _problem_dict(problem: Any) -> dict[str, Any]:
+    return _file_dict(problem)
+
+
+def _rejected_as_quarantine(rejected: pd.DataFrame, dataset: str, month: str) -> pd.DataFrame:
+    """Rows the reader could not parse, in the quarantine layout (rule `parse`)."""
+    if rejected is None or rejected.empty:
+        return pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    frame = pd.DataFrame(
+        {
+            "dataset": dataset,
+            "month": month,
+            "file": rejected["file"].astype(str),
+            "line": rejected["line"].astype("int64"),
+            "rule": "parse",
+            "reason": rejected["reason"].astype(str),
+            "raw": rejected["raw"].astype(str),
+        }
+    )
+    return frame[QUARANTINE_COLUMNS]

@@ -1,0 +1,138 @@
+"""The scorecard and the pipeline's state in a terminal, read from the published warehouse."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import sqlalchemy as sa
+from rich.console import Console
+from rich.table import Table
+
+from bsc_pipeline.settings import Settings
+
+STATUS_STYLE = {
+    "green": "[bold green]● green[/]",
+    "amber": "[bold yellow]● amber[/]",
+    "red": "[bold red]● red[/]",
+    "no_data": "[dim]○ no data[/]",
+    "held": "[magenta]◌ held[/]",
+}
+COMPLETE_SHARE = 0.5
+"""A month counts as complete for `bsc show` once half its measures have a colour."""
+
+
+def _engine(settings: Settings) -> sa.Engine:
+    from bsc_pipeline.warehouse import make_engine
+
+    return make_engine(settings.warehouse_url)
+
+
+def _has_view(engine: sa.Engine) -> bool:
+    return "v_scorecard_monthly" in sa.inspect(engine).get_view_names()
+
+
+def latest_complete_month(settings: Settings) -> str | None:
+    """The newest published month where most measures have a green, amber or red status."""
+    engine = _engine(settings)
+    if not _has_view(engine):
+        return None
+    query = sa.text(
+        "SELECT period, "
+        "SUM(CASE WHEN status IN ('green', 'amber', 'red') THEN 1 ELSE 0 END) AS coloured, "
+        "COUNT(*) AS measures FROM v_scorecard_monthly GROUP BY period ORDER BY period DESC"
+    )
+    with engine.connect() as conn:
+        for period, coloured, measures in conn.execute(query):
+            if measures and coloured / measures >= COMPLETE_SHARE:
+                return str(period)
+    return None
+
+
+def _fmt(value: object, unit: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    number = float(value)  # type: ignore[arg-type]
+    text = f"{number:,.0f}" if abs(number) >= 1000 else f"{number:,.1f}"
+    return f"{text} %" if unit == "%" else f"{text} {unit}"
+
+
+def render_scorecard(settings: Settings, month: str, console: Console) -> None:
+    """Perspective → objective → measure for one month, with actual vs target and status."""
+    engine = _engine(settings)
+    with engine.connect() as conn:
+        rows = pd.read_sql(
+            sa.text(
+                "SELECT * FROM v_scorecard_monthly WHERE period = :p "
+                "ORDER BY perspective, objective, measure_id"
+            ),
+            conn,
+            params={"p": month},
+        )
+    if rows.empty:
+        console.print(f"[red]No published scorecard for {month}.[/]")
+        return
+    table = Table(title=f"Balanced scorecard — {month}", show_lines=False)
+    for name, justify in (
+        ("perspective / objective / measure", "left"),
+        ("actual", "right"),
+        ("target", "right"),
+        ("status", "left"),
+        ("trend", "center"),
+        ("owner", "left"),
+        ("note", "left"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    arrows = {"up": "↑", "down": "↓", "flat": "→"}
+    for perspective, by_perspective in rows.groupby("perspective", sort=False):
+        table.add_row(f"[bold]{perspective}[/]", "", "", "", "", "", "")
+        for objective, by_objective in by_perspective.groupby("objective", sort=False):
+            table.add_row(f"  [italic]{objective}[/]", "", "", "", "", "", "")
+            for r in by_objective.itertuples():
+                note = getattr(r, "balance_flag", None) or (
+                    r.data_note if r.status in ("held", "no_data") else ""
+                )
+                table.add_row(
+                    f"    {r.measure_name}",
+                    _fmt(r.actual, str(r.unit)),
+                    _fmt(r.target, str(r.unit)),
+                    STATUS_STYLE.get(str(r.status), str(r.status)),
+                    arrows.get(str(r.trend), ""),
+                    str(r.owner or ""),
+                    str(note or ""),
+                )
+    console.print(table)
+    counts = {str(k): int(v) for k, v in rows["status"].value_counts().items()}
+    console.print("  ".join(f"{STATUS_STYLE.get(k, k)} {v}" for k, v in sorted(counts.items())))
+
+
+def render_status(settings: Settings, console: Console) -> None:
+    """Last runs, gates that failed and alerts waiting to be delivered."""
+    engine = _engine(settings)
+    with engine.connect() as conn:
+        runs = pd.read_sql(
+            sa.text("SELECT * FROM pipeline_run ORDER BY started_at DESC LIMIT 10"), conn
+        )
+        gates = pd.read_sql(
+            sa.text(
+                "SELECT month, dataset, expectation, unexpected_count FROM dq_result "
+                "WHERE passed = :f ORDER BY month DESC LIMIT 10"
+            ),
+            conn,
+            params={"f": False},
+        )
+        pending = pd.read_sql(
+            sa.text("SELECT COUNT(*) AS n FROM alert_event WHERE state = 'pending'"), conn
+        )
+    _print_frame(console, "Last runs", runs)
+    _print_frame(console, "Failed gate expectations", gates)
+    console.print(f"Pending alerts: {int(pending['n'].iloc[0])}")
+
+
+def _print_frame(console: Console, title: str, frame: pd.DataFrame) -> None:
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(str(column))
+    for row in frame.itertuples(index=False):
+        table.add_row(*("" if pd.isna(v) else str(v) for v in row))
+    console.print(table)
