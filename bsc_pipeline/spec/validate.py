@@ -413,32 +413,39 @@ class _Checker:
         """Rows of the finance targets CSV must name known measures and periods."""
         where: PathKey = ("scorecard", "targets_file")
         try:
-            handle = targets_path.open(encoding="utf-8", newline="")
+            text = targets_path.read_text(encoding="utf-8-sig")
         except FileNotFoundError:
             fix = "create it, or fix the path (relative paths start at the spec's folder)"
             self.add("error", where, f"targets file {targets_path} not found", fix)
             return
         csv_name = str(targets_path)
-        ids = self.measure_ids
-        with handle:
-            reader = csv.DictReader(handle)
-            header = reader.fieldnames or []
-            missing = [c for c in TARGET_COLUMNS if c not in header]
-            extra = [c for c in header if c not in TARGET_COLUMNS + OPTIONAL_TARGET_COLUMNS]
-            if missing or extra:
-                wrong = f"missing {missing}" if missing else f"unknown {extra}"
-                message = f"header {wrong}"
-                fix = "use the header measure_id,period,target[,target_high,green,amber]"
-                self.problems.append(SpecProblem("error", 1, "", message, fix, csv_name))
-                if missing:
-                    return
-            for row in reader:
-                self.target_row(row, reader.line_num, csv_name, ids)
+        reader = csv.DictReader(text.splitlines())
+        header = [name.strip() for name in reader.fieldnames or []]
+        reader.fieldnames = header
+        missing = [c for c in TARGET_COLUMNS if c not in header]
+        extra = [c for c in header if c not in TARGET_COLUMNS + OPTIONAL_TARGET_COLUMNS]
+        if missing or extra:
+            message = f"header missing {missing}" if missing else f"header has unknown {extra}"
+            fix = "use the header measure_id,period,target[,target_high,green,amber]"
+            self.problems.append(SpecProblem("error", 1, "", message, fix, csv_name))
+            if missing:
+                return
+        seen: dict[tuple[str, str], int] = {}
+        for row in reader:
+            line = reader.line_num
+            self.target_row(row, line, csv_name)
+            key = ((row.get("measure_id") or "").strip(), (row.get("period") or "").strip())
+            if key in seen:
+                message = f"second target for {key[0]} {key[1]} (first at line {seen[key]})"
+                fix = "keep one row per measure and period"
+                self.problems.append(SpecProblem("error", line, "", message, fix, csv_name))
+            seen.setdefault(key, line)
 
-    def target_row(self, row: dict[str, str], line: int, csv_name: str, ids: set[str]) -> None:
+    def target_row(self, row: dict[str, str], line: int, csv_name: str) -> None:
         def problem(message: str, fix: str, column: str) -> None:
             self.problems.append(SpecProblem("error", line, column, message, fix, csv_name))
 
+        ids = self.measure_ids
         measure_id = (row.get("measure_id") or "").strip()
         if measure_id not in ids:
             close = difflib.get_close_matches(measure_id, sorted(ids), n=1)

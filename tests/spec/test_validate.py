@@ -328,11 +328,12 @@ def test_targets_file_rows_are_checked(tmp_path: Path) -> None:
     )
     text = text.replace("    target: {kind: constant, value: 50}\n", "")
     targets = (
-        "measure_id,period,target,green\n"
+        "\ufeffmeasure_id, period,target,green\n"
         "headcount,2025-01,50,\n"
         "headcout,2025-02,50,\n"
         "headcount,2025-13,50,\n"
         "headcount,FY2025-Q1,fifty,0.95\n"
+        "headcount,2025-01,51,\n"
     )
     problems = check(tmp_path, text, targets)
     csv_problems = [p for p in problems if p.file and p.file.endswith("targets.csv")]
@@ -340,7 +341,9 @@ def test_targets_file_rows_are_checked(tmp_path: Path) -> None:
         (3, "measure_id"),
         (4, "period"),
         (5, "target"),
+        (6, ""),
     }
+    assert "first at line 2" in only(problems, "second target for headcount 2025-01").message
     assert "did you mean 'headcount'" in only(problems, "unknown measure 'headcout'").fix
     assert not [p for p in problems if "'headcount' has no target" in p.message]
 
