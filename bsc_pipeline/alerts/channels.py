@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from bsc_pipeline.alerts.messages import DEDUP_HEADER, Message
-from bsc_pipeline.spec.models import Owner
+from bsc_pipeline.spec.models import Owner, Spec
 
 DEFAULT_TIMEOUT = 10.0
 _TRUE = {"1", "true", "yes", "on"}
@@ -209,6 +209,15 @@ def default_channels() -> list[Channel]:
     if smtp is not None:
         channels.insert(0, EmailChannel(smtp))
     return channels
+
+
+def secret_values(spec: Spec | None = None) -> list[str]:
+    """Values that must never be shown: the SMTP password and every owner's webhook URL."""
+    names = ["BSC_SMTP_PASSWORD"]
+    if spec is not None:
+        for owner in spec.owners:
+            names += [n for n in (owner.slack_webhook_env, owner.webhook_env) if n]
+    return [os.environ[n] for n in names if os.environ.get(n)]
 
 
 def scrub(text: str, secrets: Iterable[str | None]) -> str:

@@ -16,7 +16,13 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from bsc_pipeline.alerts import outbox
-from bsc_pipeline.alerts.channels import Channel, DeliveryError, default_channels, scrub
+from bsc_pipeline.alerts.channels import (
+    Channel,
+    DeliveryError,
+    default_channels,
+    scrub,
+    secret_values,
+)
 from bsc_pipeline.alerts.messages import Message, render_digest
 from bsc_pipeline.alerts.outbox import DEAD, DELIVERED, StoredEvent
 from bsc_pipeline.alerts.transitions import AlertEvent
@@ -156,7 +162,7 @@ def _send_route(
         return []
     failures = max(records.get((s.event_id, name), outbox.ChannelRecord()).failures for s in due)
     message = _digest(spec, owner, route, [s.event for s in due])
-    secrets = [route.target]
+    secrets = [route.target, *secret_values(spec)]
     error: DeliveryError | None = None
     for attempt in range(spec.alerts.max_attempts - failures):
         if attempt:
@@ -325,3 +331,48 @@ def _unroutable(
     summary.dead += len(events)
     summary.dead_letters += len(letters)
     return letters
+
+
+ERROR_TEXT_LIMIT = 2000
+"""Longest error text an engineers' message quotes; the full text is in the Dagster run."""
+
+
+def notify_pipeline_failure(
+    engine: Engine,
+    spec: Spec,
+    *,
+    run_id: str,
+    job_name: str,
+    error: str,
+    channels: Sequence[Channel] | None = None,
+    now: Clock = outbox.utcnow,
+    backoff_base: float = 1.0,
+) -> None:
+    """Tell the data engineers that a run failed (called by the run-failure sensor).
+
+    One event per run id, so a sensor that fires twice for the same run sends once.
+    """
+    engineers = spec.alerts.engineers or spec.alerts.fallback_owner
+    if engineers is None:
+        log.error("pipeline run %s (%s) failed and the spec names no engineers", run_id, job_name)
+        return
+    used = list(default_channels() if channels is None else channels)
+    secrets = [route.target for route in routes_for(spec, engineers, used)]
+    text = scrub(error, [*secrets, *secret_values(spec)])
+    event = AlertEvent(
+        dedup_key=f"pipeline_failure/{run_id}",
+        kind="pipeline_failure",
+        recipient=engineers,
+        run_id=run_id,
+        payload={"job_name": job_name, "run_id": run_id, "error": text[:ERROR_TEXT_LIMIT]},
+    )
+    with engine.begin() as connection:
+        outbox.write_events(connection, [event], now=now())
+    deliver_pending(
+        engine,
+        spec,
+        channels=used,
+        now=now,
+        backoff_base=backoff_base,
+        event_ids=[event.event_id],
+    )

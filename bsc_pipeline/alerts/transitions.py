@@ -8,7 +8,6 @@ planning the same month twice creates nothing new.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from bsc_pipeline.spec.formula import parse_formula
 from bsc_pipeline.spec.models import Spec
 
 EventKind = Literal[
@@ -30,7 +30,6 @@ HISTORY_LENGTH = 6
 SCORECARD_VIEW = "v_scorecard_monthly"
 
 _EVENT_NAMESPACE = uuid.UUID("6f1d8c1e-5c0a-4a57-9a37-3f0c1b2d4e5a")
-_IDENTIFIER_RE = re.compile(r"[a-z][a-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ def data_owners(spec: Spec) -> dict[str, str]:
             case "change":
                 return sources(measure.of, inner)
             case "derived":
-                names = _IDENTIFIER_RE.findall(measure.formula)
+                names = sorted(parse_formula(measure.formula).names)
                 return [s for name in names for s in sources(name, inner)]
         return []
 

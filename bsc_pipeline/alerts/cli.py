@@ -1,0 +1,112 @@
+"""`bsc alerts`: look at the outbox, deliver it, and prove an owner's channels work."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.engine import Engine
+
+from bsc_pipeline.alerts import outbox
+from bsc_pipeline.alerts.channels import DeliveryError, default_channels
+from bsc_pipeline.alerts.delivery import deliver_pending
+from bsc_pipeline.alerts.messages import render_test
+from bsc_pipeline.settings import Settings
+from bsc_pipeline.spec.loader import load_spec
+from bsc_pipeline.spec.models import Spec
+from bsc_pipeline.spec.problems import SpecError
+
+app = typer.Typer(
+    help="Alerts to owners: list the outbox, deliver it, send a test message.",
+    no_args_is_help=True,
+)
+console = Console()
+
+
+def _spec() -> Spec:
+    settings = Settings.from_env()
+    try:
+        return load_spec(settings.spec_path)
+    except SpecError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+def _engine() -> Engine:
+    from bsc_pipeline.warehouse.engine import make_engine
+
+    return make_engine(Settings.from_env().warehouse_url)
+
+
+@app.command("list")
+def list_events(
+    pending: bool = typer.Option(False, "--pending", help="only events not yet delivered"),
+    limit: int = typer.Option(50, help="show at most this many, newest last"),
+) -> None:
+    """Show alert events with their state and delivery attempts."""
+    engine = _engine()
+    events = outbox.list_events(engine, pending_only=pending)[-limit:]
+    records = outbox.channel_records(engine, [s.event_id for s in events])
+    table = Table("created", "state", "kind", "to", "measure", "period", "status", "attempts")
+    for stored in events:
+        tries = [r for (event_id, _), r in records.items() if event_id == stored.event_id]
+        attempts = sum(r.failures + int(r.delivered) for r in tries)
+        table.add_row(
+            f"{stored.created_at:%Y-%m-%d %H:%M}",
+            stored.state,
+            stored.event.kind,
+            stored.event.recipient,
+            stored.event.measure_id or "",
+            stored.event.period or "",
+            stored.event.status or "",
+            str(attempts),
+        )
+    console.print(table)
+    console.print(f"{len(events)} event(s)")
+
+
+@app.command()
+def deliver(
+    backoff_base: float = typer.Option(1.0, help="first retry wait in seconds (doubles)"),
+) -> None:
+    """Send every pending event: one digest per owner and channel, retried with backoff."""
+    summary = deliver_pending(_engine(), _spec(), backoff_base=backoff_base)
+    console.print(
+        f"sent {summary.digests_sent} digest(s): {summary.delivered} event(s) delivered, "
+        f"{summary.dead} given up, {summary.dead_letters} dead letter(s) to the engineers, "
+        f"{summary.still_pending} still pending ({summary.failed_attempts} failed attempt(s))"
+    )
+    if summary.dead or summary.still_pending:
+        raise typer.Exit(1)
+
+
+@app.command()
+def test(owner: str = typer.Option(..., "--owner", help="owner id from the spec")) -> None:
+    """Send a test message over every channel configured for one owner."""
+    spec = _spec()
+    found = next((o for o in spec.owners if o.id == owner), None)
+    if found is None:
+        known = ", ".join(o.id for o in spec.owners)
+        console.print(f"[red]unknown owner {owner!r}; the spec has: {known}[/red]")
+        raise typer.Exit(2)
+    message = render_test(found, scorecard=spec.scorecard.name)
+    failed = sent = 0
+    for channel in default_channels():
+        target = channel.target_for(found)
+        if not target:
+            continue
+        try:
+            channel.send(target, message)
+        except DeliveryError as exc:
+            failed += 1
+            console.print(f"[red]{channel.name} {channel.redact(target)}: {exc.detail}[/red]")
+            continue
+        sent += 1
+        console.print(f"[green]{channel.name} {channel.redact(target)}: sent[/green]")
+    if not sent and not failed:
+        console.print(
+            f"[yellow]no channel reaches {owner}: give them an email (and set BSC_SMTP_HOST) "
+            "or a slack_webhook_env/webhook_env whose variable is set[/yellow]"
+        )
+    if failed or not sent:
+        raise typer.Exit(1)

@@ -1,0 +1,236 @@
+"""Which events a month creates: transitions per measure, judged on official rows only."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bsc_pipeline.alerts.transitions import data_owners, dedup_key, plan_events
+
+EMPTY = pd.DataFrame(columns=["measure_id", "period_type", "period", "as_of_month", "status"])
+
+
+def kinds(events):
+    return {(e.measure_id, e.kind) for e in events}
+
+
+def test_entering_red_alerts_the_measure_owner_with_the_why(spec, row, frame):
+    current = frame(
+        row("revenue", "2025-03", "red", 800.0, trend="down"),
+        row("pipeline_coverage", "2025-03", "red", 1.5, target=3.0),
+        row("win_rate", "2025-03", "amber", 20.0, target=25.0),
+    )
+    previous = frame(
+        row("revenue", "2025-01", "green", 1100.0),
+        row("revenue", "2025-02", "amber", 950.0),
+        row("pipeline_coverage", "2025-02", "red", 1.7, target=3.0),
+        row("win_rate", "2025-02", "amber", 21.0, target=25.0),
+    )
+
+    events = plan_events(spec, current, previous, run_id="run-1")
+
+    # The driver was already red last month: by default it repeats once per period.
+    assert kinds(events) == {("revenue", "red"), ("pipeline_coverage", "repeat")}
+    event = next(e for e in events if e.measure_id == "revenue")
+    assert event.recipient == "sales_lead"
+    assert event.dedup_key == "revenue/2025-03/red"
+    assert event.previous_status == "amber"
+    p = event.payload
+    assert (p["value"], p["target"], p["variance"], p["trend"]) == (800.0, 1000.0, -200.0, "down")
+    assert [h["period"] for h in p["history"]] == ["2025-01", "2025-02", "2025-03"]
+    assert p["drivers"] == [
+        {
+            "measure_id": "pipeline_coverage",
+            "measure_name": "Pipeline coverage",
+            "lag_months": 2,
+            "period": "2025-03",
+            "status": "red",
+            "value": 1.5,
+            "target": 3.0,
+        }
+    ]
+    assert [(o["measure_id"], o["status"]) for o in p["outcomes"]] == [("win_rate", "amber")]
+    assert p["run_id"] == "run-1" and p["where"] == "v_scorecard_monthly"
+
+
+def test_first_ever_red_alerts(spec, row, frame):
+    events = plan_events(spec, frame(row("revenue", "2025-03", "red", 1.0)), EMPTY, run_id="r")
+    assert kinds(events) == {("revenue", "red")}
+
+
+def test_still_red_repeats_once_per_period_by_default(spec, row, frame):
+    previous = frame(row("revenue", "2025-03", "red", 800.0))
+    current = frame(row("revenue", "2025-04", "red", 790.0))
+
+    events = plan_events(spec, current, previous, run_id="r")
+
+    assert [(e.kind, e.dedup_key) for e in events] == [("repeat", "revenue/2025-04/red")]
+
+
+def test_still_red_repeats_only_after_the_configured_interval(spec_with, row, frame):
+    spec = spec_with(repeat_after_periods=3)
+    last = {"revenue": "2025-03"}
+
+    def plan(month: str, before: str):
+        current = frame(row("revenue", month, "red", 800.0))
+        previous = frame(row("revenue", before, "red", 800.0))
+        return plan_events(spec, current, previous, run_id="r", last_red_alert=last)
+
+    assert plan("2025-04", "2025-03") == []
+    assert plan("2025-05", "2025-04") == []
+    assert kinds(plan("2025-06", "2025-05")) == {("revenue", "repeat")}
+
+
+def test_same_period_rerun_of_a_red_month_creates_the_same_key(spec, row, frame):
+    current = frame(row("revenue", "2025-03", "red", 800.0))
+    previous = frame(row("revenue", "2025-02", "green", 1200.0))
+
+    first = plan_events(spec, current, previous, run_id="a")
+    second = plan_events(spec, current, previous, run_id="b")
+
+    assert [e.dedup_key for e in first] == [e.dedup_key for e in second]
+    assert first[0].event_id == second[0].event_id
+
+
+def test_leaving_red_is_a_recovery_to_the_measure_owner(spec, row, frame):
+    previous = frame(row("revenue", "2025-03", "red", 800.0))
+    current = frame(row("revenue", "2025-04", "amber", 950.0))
+
+    events = plan_events(spec, current, previous, run_id="r")
+
+    assert [(e.kind, e.recipient, e.dedup_key) for e in events] == [
+        ("recovery", "sales_lead", "revenue/2025-04/recovery")
+    ]
+
+
+def test_green_to_amber_and_green_to_green_say_nothing(spec, row, frame):
+    previous = frame(
+        row("revenue", "2025-03", "green", 1100.0), row("win_rate", "2025-03", "green")
+    )
+    current = frame(row("revenue", "2025-04", "amber", 950.0), row("win_rate", "2025-04", "green"))
+    assert plan_events(spec, current, previous, run_id="r") == []
+
+
+def test_held_goes_to_the_data_owner_and_does_not_end_a_red_streak(spec, row, frame):
+    previous = frame(row("revenue", "2025-03", "red", 800.0))
+    held = frame(row("revenue", "2025-04", "held", data_note="gate failed: gl_lines 2025-04"))
+
+    events = plan_events(spec, held, previous, run_id="r")
+
+    assert [(e.kind, e.recipient) for e in events] == [("held", "finance_data")]
+    assert events[0].payload["data_note"] == "gate failed: gl_lines 2025-04"
+
+    # Back to red after the hold: still the same red streak, not a new "entering red".
+    back = frame(row("revenue", "2025-05", "red", 780.0))
+    later = plan_events(spec, back, pd.concat([previous, held]), run_id="r")
+    assert kinds(later) == {("revenue", "repeat")}
+
+
+def test_no_data_goes_to_the_owner_of_the_data_behind_a_ratio(spec, row, frame):
+    current = frame(row("win_rate", "2025-04", "no_data", data_note="zero denominator"))
+
+    events = plan_events(spec, current, EMPTY, run_id="r")
+
+    # win_rate = pipeline_coverage (opportunities) / revenue (gl_lines): first source's owner.
+    assert [(e.kind, e.recipient) for e in events] == [("no_data", "crm_data")]
+
+
+def test_data_owner_mapping_given_by_the_caller_wins(spec, row, frame):
+    current = frame(row("revenue", "2025-04", "held"))
+    events = plan_events(spec, current, EMPTY, run_id="r", data_owner_for={"revenue": "engineers"})
+    assert events[0].recipient == "engineers"
+
+
+def test_data_owners_follow_ratios_to_their_datasets(spec):
+    assert data_owners(spec) == {
+        "revenue": "finance_data",
+        "pipeline_coverage": "crm_data",
+        "win_rate": "crm_data",
+        "nps": "crm_data",
+        "orphan": "finance_data",
+    }
+
+
+def test_quarterly_measure_ignores_month_to_date_and_alerts_at_quarter_close(spec, row, frame):
+    previous = frame(
+        row(
+            "nps",
+            "FY2025-Q1",
+            "green",
+            40.0,
+            target=30,
+            period_type="quarter",
+            as_of_month="2025-03",
+        )
+    )
+    wobble = frame(
+        row("nps", "2025-05", "red", 10.0, target=30),
+        row(
+            "nps",
+            "FY2025-Q2",
+            "red",
+            12.0,
+            target=30,
+            period_type="quarter",
+            as_of_month="2025-05",
+            is_partial=True,
+        ),
+    )
+    assert plan_events(spec, wobble, previous, run_id="r") == []
+
+    closed = frame(
+        row("nps", "2025-06", "red", 10.0, target=30),
+        row(
+            "nps", "FY2025-Q2", "red", 12.0, target=30, period_type="quarter", as_of_month="2025-06"
+        ),
+    )
+    events = plan_events(spec, closed, previous, run_id="r")
+    assert [(e.kind, e.dedup_key, e.recipient) for e in events] == [
+        ("red", "nps/FY2025-Q2/red", "ops")
+    ]
+
+
+def test_quarterly_repeat_counts_quarters(spec_with, row, frame):
+    spec = spec_with(repeat_after_periods=2)
+
+    def plan(quarter: str, before: str):
+        current = frame(row("nps", quarter, "red", 1.0, period_type="quarter"))
+        previous = frame(row("nps", before, "red", 1.0, period_type="quarter"))
+        return plan_events(spec, current, previous, run_id="r", last_red_alert={"nps": "FY2025-Q1"})
+
+    assert plan("FY2025-Q2", "FY2025-Q1") == []
+    assert kinds(plan("FY2025-Q3", "FY2025-Q2")) == {("nps", "repeat")}
+
+
+def test_restatement_turning_a_closed_month_red_alerts_and_says_so(spec, row, frame):
+    published = frame(
+        row("revenue", "2025-02", "red", 700.0),
+        row("revenue", "2025-03", "green", 1050.0),
+    )
+    restated = frame(row("revenue", "2025-03", "red", 820.0))
+
+    events = plan_events(spec, restated, published, run_id="r", is_restatement=True)
+
+    # Compared with the old version of March (green), not with February (red): a new red.
+    assert [(e.kind, e.is_restatement, e.previous_status) for e in events] == [
+        ("red", True, "green")
+    ]
+    assert events[0].payload["is_restatement"] is True
+
+
+def test_restatement_that_keeps_a_month_red_says_nothing(spec, row, frame):
+    published = frame(row("revenue", "2025-03", "red", 800.0))
+    restated = frame(row("revenue", "2025-03", "red", 810.0))
+    assert plan_events(spec, restated, published, run_id="r", is_restatement=True) == []
+
+
+def test_owner_without_contact_is_still_the_recipient_and_missing_owner_falls_back(
+    spec_with, row, frame
+):
+    spec = spec_with()
+    events = plan_events(spec, frame(row("orphan", "2025-03", "red", 1.0)), EMPTY, run_id="r")
+    assert events[0].recipient == "nobody"  # routing to a fallback happens at delivery
+
+
+def test_dedup_key_shares_red_between_red_and_repeat():
+    assert dedup_key("revenue", "2025-03", "repeat") == dedup_key("revenue", "2025-03", "red")
+    assert dedup_key("revenue", "2025-03", "recovery") == "revenue/2025-03/recovery"
