@@ -1,0 +1,106 @@
+"""Canonical dataset contracts read from `sources/contracts.yaml`.
+
+A contract names what every mapping must produce: columns and types, keys, the date that places a
+row in a month, and how files of the dataset relate to each other over time (the extract mode).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+ColumnType = Literal["string", "int", "float", "decimal", "bool", "date", "datetime"]
+ExtractMode = Literal["snapshot", "incremental", "period"]
+ComputedOp = Literal["between", "hours_between", "not_after", "greater_than"]
+
+
+class ContractError(ValueError):
+    """The contracts file is missing or does not describe valid datasets."""
+
+
+class ColumnContract(BaseModel):
+    """One canonical column: its type and the rules a source must meet for it."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    type: ColumnType
+    required: bool = False
+    allowed: list[str] | None = None
+    min: float | None = None
+    max: float | None = None
+    description: str | None = None
+
+
+class ComputedColumn(BaseModel):
+    """A column derived from others by one allow-listed operation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    op: ComputedOp
+    args: list[Any] = Field(min_length=2)
+
+
+class DatasetContract(BaseModel):
+    """What a canonical dataset holds and how its files combine into a month."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    source: str
+    mode: ExtractMode
+    keys: list[str]
+    month_column: str | None = None
+    version_column: str | None = None
+    event_columns: list[str] = Field(default_factory=list)
+    columns: dict[str, ColumnContract]
+    computed: dict[str, ComputedColumn] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _names_exist(self) -> DatasetContract:
+        named = [*self.keys, *self.event_columns]
+        named += [c for c in (self.month_column, self.version_column) if c]
+        unknown = [c for c in named if c not in self.columns]
+        if unknown:
+            raise ValueError(f"names columns that are not declared: {unknown}")
+        if self.mode == "incremental" and not self.event_columns and self.month_column:
+            self.event_columns = [self.month_column]
+        for name, comp in self.computed.items():
+            refs = [a for a in comp.args if isinstance(a, str)]
+            missing = [a for a in refs if a not in self.columns]
+            if missing:
+                raise ValueError(f"computed column {name!r} uses undeclared columns {missing}")
+        return self
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [name for name, col in self.columns.items() if col.required]
+
+
+def load_contracts(path: Path) -> dict[str, DatasetContract]:
+    """Every dataset contract in the file, keyed by dataset name."""
+    path = Path(path)
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ContractError(f"cannot read contracts file {path}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ContractError(f"{path}: not valid YAML: {exc}") from exc
+    datasets = (loaded or {}).get("datasets") if isinstance(loaded, dict) else None
+    if not isinstance(datasets, dict) or not datasets:
+        raise ContractError(f"{path}: expected a top-level 'datasets:' mapping of dataset names")
+    contracts: dict[str, DatasetContract] = {}
+    for name, body in datasets.items():
+        try:
+            contracts[name] = DatasetContract.model_validate({"name": name, **(body or {})})
+        except ValidationError as exc:
+            raise ContractError(f"{path}: dataset {name!r}: {_first_error(exc)}") from exc
+    return contracts
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"])
+    return f"{where}: {err['msg']}" if where else err["msg"]

@@ -1,0 +1,241 @@
+"""Read one dataset for one month: pick the files its extract mode calls for, map, combine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bsc_pipeline.periods import Month
+from bsc_pipeline.sources.canonical import LINEAGE, FileFrame, to_canonical
+from bsc_pipeline.sources.computed import add_computed
+from bsc_pipeline.sources.contracts import DatasetContract
+from bsc_pipeline.sources.landing import LandingFile, identity, scan_landing
+from bsc_pipeline.sources.mappings import Mapping, MappingError, load_mapping, load_sources_config
+from bsc_pipeline.sources.problems import (
+    DatasetRead,
+    FileIdentity,
+    FileSummary,
+    SourceProblem,
+    UnreadableFile,
+    empty_rejected,
+)
+from bsc_pipeline.sources.readers import read_raw
+
+
+def select_files(
+    files: list[LandingFile], contract: DatasetContract, month: str
+) -> list[LandingFile]:
+    """The files the extract mode reads for `month` (files are sorted oldest first)."""
+    if contract.mode == "period":
+        same = [f for f in files if f.month == month]
+        return same[-1:] if same else []
+    dated = [f for f in files if f.month is None or f.month <= month]
+    if contract.mode == "snapshot":
+        chosen = dated or files
+        return chosen[-1:] if chosen else []
+    return dated
+
+
+def _empty_frame(contract: DatasetContract) -> pd.DataFrame:
+    dtypes = {
+        "string": "string",
+        "int": "Int64",
+        "float": "float64",
+        "decimal": "float64",
+        "bool": "boolean",
+        "date": "datetime64[ns]",
+        "datetime": "datetime64[ns]",
+    }
+    frame = pd.DataFrame(
+        {c: pd.Series([], dtype=dtypes[s.type]) for c, s in contract.columns.items()}
+    )
+    frame["_source_file"] = pd.Series([], dtype="string")
+    frame["_source_line"] = pd.Series([], dtype="int64")
+    return frame
+
+
+def check_mapping(mapping: Mapping, contract: DatasetContract, path: Path) -> None:
+    """A mapping naming a canonical column the contract lacks is a typo worth stopping for."""
+    column_map = mapping.column_map or {}
+    unknown = [c for c in column_map if c not in contract.columns]
+    if unknown:
+        raise MappingError(
+            f"{path}: columns {unknown} are not in the {contract.name!r} contract "
+            f"(expected some of {list(contract.columns)})"
+        )
+    for canon, cm in column_map.items():
+        for key in cm.sequence_within or []:
+            if key not in contract.columns:
+                raise MappingError(f"{path}: {canon}.sequence_within names unknown column {key!r}")
+
+
+def read_file(
+    found: LandingFile, contract: DatasetContract, mapping: Mapping
+) -> tuple[FileIdentity, FileFrame]:
+    """One landing file read once: identity from the same bytes that are parsed."""
+    import hashlib
+
+    before = found.path.stat()
+    data = found.path.read_bytes()
+    after = found.path.stat()
+    ident = identity(found, hashlib.sha256(data).hexdigest())
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(
+        data
+    ) != after.st_size:
+        raise UnreadableFile(found.relative, "file changed while it was read (still being written)")
+    raw = read_raw(found.path, found.relative, data, mapping)
+    return ident, to_canonical(raw, found.relative, contract, mapping)
+
+
+def _in_month(frame: pd.DataFrame, columns: list[str], month: str) -> np.ndarray:
+    m = Month.parse(month)
+    start, end = pd.Timestamp(m.start), pd.Timestamp(m.end)
+    hit = np.zeros(len(frame), dtype=bool)
+    for col in columns:
+        values = frame[col]
+        hit |= ((values >= start) & (values < end)).fillna(False).to_numpy(dtype=bool)
+    return hit
+
+
+def _combine_incremental(
+    frames: list[pd.DataFrame], contract: DatasetContract, month: str, mtimes: list[int]
+) -> pd.DataFrame:
+    """Union of versions, newest per key (by version column, then file mtime), in the month."""
+    stacked = pd.concat(
+        [
+            f.assign(_file_order=np.int64(i), _mtime=np.int64(t))
+            for i, (f, t) in enumerate(zip(frames, mtimes, strict=True))
+        ],
+        ignore_index=True,
+    )
+    order = [c for c in [contract.version_column] if c] + ["_mtime", "_file_order", "_source_line"]
+    stacked = stacked.sort_values(order, kind="stable", na_position="first")
+    newest = stacked.drop_duplicates(subset=contract.keys, keep="last")
+    events = contract.event_columns or ([contract.month_column] if contract.month_column else [])
+    if events:
+        newest = newest[_in_month(newest, events, month)]
+    newest = newest.sort_values(["_file_order", "_source_line"], kind="stable")
+    return newest.drop(columns=["_file_order", "_mtime"]).reset_index(drop=True)
+
+
+def _months_of(frame: pd.DataFrame, contract: DatasetContract) -> list[str]:
+    if not contract.month_column or frame.empty:
+        return []
+    values = frame[contract.month_column].dropna()
+    return sorted(values.dt.strftime("%Y-%m").unique().tolist())
+
+
+def read_dataset(
+    dataset: str,
+    month: str,
+    *,
+    landing_dir: Path,
+    contracts: dict[str, DatasetContract],
+    sources_config: Path,
+) -> DatasetRead:
+    """The canonical frame of `dataset` for `month`, with files read, problems and rejected rows."""
+    Month.parse(month)
+    if dataset not in contracts:
+        raise MappingError(f"unknown dataset {dataset!r}; contracts define {sorted(contracts)}")
+    contract = contracts[dataset]
+    config = load_sources_config(sources_config)
+    mapping_path = config.mapping_path(dataset)
+    mapping = load_mapping(mapping_path, dataset)
+    check_mapping(mapping, contract, mapping_path)
+    found, problems = scan_landing(Path(landing_dir), dataset, config)
+    chosen = select_files(found, contract, month)
+    seen_sha: dict[str, str] = {}
+    files: list[FileIdentity] = []
+    frames: list[pd.DataFrame] = []
+    mtimes: list[int] = []
+    rejected: list[pd.DataFrame] = []
+    summaries: list[FileSummary] = []
+    failures: list[str] = []
+    for item in chosen:
+        summary = FileSummary(item.relative)
+        summaries.append(summary)
+        try:
+            ident, result = read_file(item, contract, mapping)
+        except UnreadableFile as exc:
+            summary.readable = False
+            failures.append(str(exc))
+            problems.append(
+                SourceProblem(
+                    exc.file,
+                    exc.line,
+                    None,
+                    f"a readable {item.path.suffix or 'csv'} file",
+                    exc.reason,
+                    "error",
+                    f"file cannot be read: {exc.reason}",
+                )
+            )
+            continue
+        if ident.sha256 in seen_sha:
+            problems.append(
+                SourceProblem(
+                    item.relative,
+                    None,
+                    None,
+                    "each file delivered once",
+                    f"same content as {seen_sha[ident.sha256]}",
+                    "warning",
+                    "duplicate delivery; read once",
+                )
+            )
+            summaries.pop()
+            continue
+        seen_sha[ident.sha256] = item.relative
+        files.append(ident)
+        problems.extend(result.problems)
+        summary.rows_rejected = len(result.rejected)
+        summary.rows_dropped = result.dropped
+        if result.fatal:
+            summary.readable = False
+            failures.append(f"{item.relative}: {result.fatal}")
+            continue
+        summary.rows_read = len(result.frame)
+        summary.months = _months_of(result.frame, contract)
+        if len(result.frame) == 0:
+            problems.append(
+                SourceProblem(
+                    item.relative,
+                    None,
+                    None,
+                    "data rows",
+                    "none",
+                    "warning",
+                    "file holds no data rows",
+                )
+            )
+        frames.append(result.frame)
+        mtimes.append(item.mtime_ns)
+        rejected.append(result.rejected)
+    usable = not failures
+    reason = "; ".join(failures) if failures else None
+    if not chosen:
+        problems.append(
+            SourceProblem(
+                dataset,
+                None,
+                None,
+                "a landing file for the month",
+                "none",
+                "warning",
+                f"no file for {month} in {Path(landing_dir) / dataset}",
+            )
+        )
+    if not frames or not usable:
+        frame = _empty_frame(contract)
+    elif contract.mode == "incremental":
+        frame = _combine_incremental(frames, contract, month, mtimes)
+    else:
+        frame = pd.concat(frames, ignore_index=True)
+    frame = add_computed(frame, contract)
+    ordered = [*contract.columns, *contract.computed, *LINEAGE]
+    rejected_frame = pd.concat(rejected, ignore_index=True) if rejected else empty_rejected()
+    return DatasetRead(
+        dataset, month, frame[ordered], files, problems, rejected_frame, usable, reason, summaries
+    )
