@@ -80,16 +80,11 @@ def link_health(spec: Spec, history: pd.DataFrame, min_points: int = 12) -> pd.D
     ).reset_index(drop=True)[LINK_HEALTH_COLUMNS]
 
 
-def expected_sign(spec: Spec) -> pd.Series:
-    """+1/−1 per link: explicit, else +1 when both directions agree and −1 when they differ.
-
-    A link touching a `range` measure has no derivable sign (null): more is neither better nor
-    worse for it.
-    """
-    return _links(spec)["expected_sign"]
-
-
 def _links(spec: Spec) -> pd.DataFrame:
+    """Spec links with their expected sign: explicit, else +1 when directions agree, −1 if not.
+
+    A link touching a `range` measure gets no derived sign: more is neither better nor worse.
+    """
     direction = measure_attributes(spec)["direction"]
     links = pd.DataFrame(
         {

@@ -69,30 +69,22 @@ def score_measures(
     basis = _threshold_basis(values)
 
     v = _floats(values["value"])
-    t = _floats(values["target"])
-    h = _floats(values["target_high"])
-    g = _floats(values["green_bound"])
-    a = _floats(values["amber_bound"])
-    is_range = direction == "range"
-
-    hl = _higher_lower_rating(v, t, g, a, basis, np.where(direction == "lower", -1.0, 1.0))
-    rg = _range_rating(v, t, h, a, basis)
-    is_green = np.where(is_range, rg.is_green, hl.is_green)
-    is_amber = np.where(is_range, rg.is_amber, hl.is_amber)
-    raw_score = np.where(is_range, rg.score, hl.score)
-
-    needed = np.where(
-        is_range,
-        ~np.isnan(t) & ~np.isnan(h) & ~np.isnan(a),
-        ~np.isnan(t) & ~np.isnan(g) & ~np.isnan(a),
+    rating = _rating(
+        direction,
+        basis,
+        v,
+        _floats(values["target"]),
+        _floats(values["target_high"]),
+        _floats(values["green_bound"]),
+        _floats(values["amber_bound"]),
     )
     state = values["data_state"].astype(object).to_numpy()
     held = state == "held"
-    no_data = ~held & ((state == "no_data") | np.isnan(v) | ~needed | pd.isna(basis))
+    no_data = ~held & ((state == "no_data") | ~rating.ratable)
     scored = ids.map(attrs["objective"]).notna().to_numpy()
 
     status = first_match(
-        [~scored, held, no_data, is_green, is_amber],
+        [~scored, held, no_data, rating.is_green, rating.is_amber],
         [None, "held", "no_data", "green", "amber"],
         default="red",
     )
@@ -100,8 +92,10 @@ def score_measures(
 
     out = values.copy()
     out["status"] = pd.Series(status, index=values.index, dtype=object)
-    out["score"] = np.where(rated, np.clip(raw_score, 0.0, MAX_SCORE), np.nan)
-    variance, reference = _variance(v, t, h, is_range)
+    out["score"] = np.where(rated, np.clip(rating.score, 0.0, MAX_SCORE), np.nan)
+    variance, reference = _variance(
+        v, _floats(values["target"]), _floats(values["target_high"]), direction == "range"
+    )
     out["variance"] = variance
     with np.errstate(divide="ignore", invalid="ignore"):
         out["variance_pct"] = np.where(reference == 0, np.nan, variance / np.abs(reference) * 100)
@@ -115,11 +109,31 @@ def score_measures(
 
 
 class _Rating(NamedTuple):
-    """Green and amber tests plus the unclipped score for one family of directions."""
+    """Green and amber tests plus the unclipped score; `ratable` when every input is there."""
 
     is_green: np.ndarray
     is_amber: np.ndarray
     score: np.ndarray
+    ratable: np.ndarray
+
+
+def _rating(
+    direction: np.ndarray,
+    basis: np.ndarray,
+    v: np.ndarray,
+    t: np.ndarray,
+    h: np.ndarray,
+    g: np.ndarray,
+    a: np.ndarray,
+) -> _Rating:
+    """Rate every row by its direction; a row missing the target or a bound it needs is unratable.
+
+    A range ignores `green_bound`; the others ignore `target_high`.
+    """
+    is_range = direction == "range"
+    hl = _higher_lower_rating(v, t, g, a, basis, np.where(direction == "lower", -1.0, 1.0))
+    rg = _range_rating(v, t, h, a, basis)
+    return _Rating(*(np.where(is_range, r, o) for r, o in zip(rg, hl, strict=True)))
 
 
 def _higher_lower_rating(
@@ -141,15 +155,16 @@ def _higher_lower_rating(
         linear = RED_FLAG_SCORE + (x - amber_at) / width * (GOAL_SCORE - RED_FLAG_SCORE)
     # An empty amber band gives no scale to interpolate on: the score becomes a step.
     step = np.where(is_green, GOAL_SCORE, 0.0)
-    return _Rating(is_green, is_amber, np.where(width > 0, linear, step))
+    ratable = ~np.isnan(x + t + green_at + amber_at) & ~pd.isna(basis)
+    return _Rating(is_green, is_amber, np.where(width > 0, linear, step), ratable)
 
 
 def _range_rating(
     v: np.ndarray, t: np.ndarray, h: np.ndarray, a: np.ndarray, basis: np.ndarray
 ) -> _Rating:
     """Green inside [low, high]; amber within the widening; 10 at the middle, 6.67 at the edges."""
-    low = np.fmin(t, h)
-    high = np.fmax(t, h)
+    low = np.minimum(t, h)
+    high = np.maximum(t, h)
     middle = (low + high) / 2.0
     half = (high - low) / 2.0
     widening = np.where(basis == "relative", a * np.abs(middle), a)
@@ -162,20 +177,22 @@ def _range_rating(
         outer = GOAL_SCORE - outside / widening * (GOAL_SCORE - RED_FLAG_SCORE)
     inner = np.where(half > 0, inner, MAX_SCORE)
     outer = np.where(widening > 0, outer, 0.0)
-    return _Rating(is_green, is_amber, np.where(is_green, np.minimum(inner, MAX_SCORE), outer))
+    score = np.where(is_green, np.minimum(inner, MAX_SCORE), outer)
+    ratable = ~np.isnan(v + t + h + a) & ~pd.isna(basis)
+    return _Rating(is_green, is_amber, score, ratable)
 
 
 def _variance(
     v: np.ndarray, t: np.ndarray, h: np.ndarray, is_range: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Actual − target, and the target it is measured against (for a range: the edge crossed)."""
-    low = np.fmin(t, h)
-    high = np.fmax(t, h)
+    low = np.minimum(t, h)
+    high = np.maximum(t, h)
     below = v < low
     above = v > high
     range_variance = np.where(below, v - low, np.where(above, v - high, 0.0))
     range_reference = np.where(below, low, np.where(above, high, (low + high) / 2.0))
-    range_variance = np.where(np.isnan(v) | np.isnan(low) | np.isnan(high), np.nan, range_variance)
+    range_variance = np.where(np.isnan(v + low + high), np.nan, range_variance)
     return (
         np.where(is_range, range_variance, v - t),
         np.where(is_range, range_reference, t),

@@ -148,3 +148,12 @@ def test_bad_history_is_an_error(make_spec):
     twice = _history({"a": [1.0]})
     with pytest.raises(ScoringError, match="more than one value for measure a in 2023-01"):
         link_health(spec, pd.concat([twice, twice]))
+
+
+def test_no_links_or_no_history_gives_rows_without_judgement(make_spec):
+    assert link_health(make_spec({"a": {}}), _history({"a": [1.0]})).empty
+    spec = make_spec({"a": {}, "b": {}}, links=[{"driver": "a", "outcome": "b"}])
+    empty = pd.DataFrame({"measure_id": [], "period": [], "value": []})
+    health = link_health(spec, empty).iloc[0]
+    assert health["n"] == 0
+    assert health["note"] == "too little history: 0 paired months, need 12"

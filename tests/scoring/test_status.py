@@ -246,6 +246,7 @@ def test_range_without_high_end_is_no_data(make_spec, make_values):
         ),
     ).iloc[0]
     assert row["status"] == "no_data"
+    assert np.isnan(row["variance"])
 
 
 def test_component_rows_are_kept_without_status(make_spec, make_values):
