@@ -1,0 +1,59 @@
+"""Finance exports of the published scorecard: the view's rows, as CSV, Parquet or Excel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from bsc_pipeline.warehouse.errors import WarehouseError
+from bsc_pipeline.warehouse.readings import ExportPeriodType, read_scorecard
+
+ExportFormat = Literal["csv", "parquet", "xlsx"]
+FORMATS: tuple[ExportFormat, ...] = ("csv", "parquet", "xlsx")
+
+
+def default_export_path(period: str, period_type: str, fmt: str) -> Path:
+    """`scorecard_<period>_<type>.<ext>` in the working directory."""
+    return Path(f"scorecard_{period}_{period_type}.{fmt}")
+
+
+def export_scorecard(
+    engine: Engine,
+    period: str,
+    fmt: ExportFormat,
+    period_type: ExportPeriodType = "month",
+    out: Path | None = None,
+) -> tuple[Path, int]:
+    """Write the scorecard rows for `period` to `out`; returns the path and the row count.
+
+    Excel cannot hold time zones, so there `published_at` is written as UTC without an offset.
+    """
+    if fmt not in FORMATS:
+        raise WarehouseError(f"unknown export format {fmt!r}; expected one of {FORMATS}")
+    frame = read_scorecard(engine, period, period_type)
+    if frame.empty:
+        raise WarehouseError(
+            f"nothing published for {period} ({period_type}); run the month first "
+            "or check the period (a month as YYYY-MM, or a label such as FY2025-Q1)"
+        )
+    target = out or default_export_path(period, period_type, fmt)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    if fmt == "csv":
+        frame.to_csv(partial, index=False)
+    elif fmt == "parquet":
+        frame.to_parquet(partial, index=False)
+    else:
+        _excel_frame(frame).to_excel(
+            partial, index=False, sheet_name=period[:31], engine="openpyxl"
+        )
+    partial.replace(target)
+    return target, len(frame)
+
+
+def _excel_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    zoned = [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
+    return frame.assign(**{c: frame[c].dt.tz_convert("UTC").dt.tz_localize(None) for c in zoned})

@@ -1,0 +1,497 @@
+"""Publishing one month: the only writer of published numbers, in one transaction.
+
+A month's rows are those with `as_of_month == month`: every period type a run of that month
+computed. Publishing replaces exactly those rows, so a neighbouring month is never touched, and
+rewrites only rows whose content changed, so re-running the same inputs changes nothing (not
+even `published_at`) and writes no history. A crash before commit leaves the old month whole.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from bsc_pipeline.periods import Month
+from bsc_pipeline.spec.models import Spec
+from bsc_pipeline.warehouse import schema
+from bsc_pipeline.warehouse.dimensions import sync_dimensions
+from bsc_pipeline.warehouse.engine import WRITE_OPTION
+from bsc_pipeline.warehouse.errors import PeriodClosedError, PublishInputError
+from bsc_pipeline.warehouse.frames import canonical, changed_mask, read_table, records
+
+HISTORY_COLUMNS = ("value", "target", "status", "score", "data_state")
+"""What a history row keeps; a new row is written when `value` or `status` changes."""
+
+_HISTORY_TRIGGERS = ("value", "status")
+_PUBLISH_LOCK_BASE = 0x6273_6300  # PostgreSQL advisory lock per month: one publisher at a time
+
+
+@dataclass(frozen=True)
+class TableChange:
+    """What publishing did to one fact table."""
+
+    inserted: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    """What one `publish_month` call wrote."""
+
+    month: str
+    run_id: str
+    published_at: datetime
+    measures: TableChange
+    rollups: TableChange
+    first_publications: int
+    restatements: int
+    restatement_reason: str | None
+    alert_events_inserted: int
+    alert_events_skipped: int
+
+    @property
+    def changed(self) -> bool:
+        """True when any published fact row was written or removed."""
+        return bool(
+            self.measures.inserted
+            or self.measures.deleted
+            or self.rollups.inserted
+            or self.rollups.deleted
+        )
+
+
+def publish_month(
+    engine: Engine,
+    month: str,
+    *,
+    run_id: str,
+    measures: pd.DataFrame,
+    rollups: pd.DataFrame,
+    spec: Spec,
+    files: Sequence[Mapping[str, Any]] = (),
+    gate_results: pd.DataFrame | None = None,
+    quarantine: pd.DataFrame | None = None,
+    alert_events: Sequence[Mapping[str, Any]] | None = None,
+    restatement_reason: str | None = None,
+    started_at: datetime | None = None,
+) -> PublishOutcome:
+    """Publish the scored month, its run record, gate results and alert outbox atomically.
+
+    Raises `PeriodClosedError` for a closed month and `PublishInputError` for frames that do not
+    fit (missing columns, rows of another month, duplicate keys, ids unknown to the spec).
+    """
+    month = str(Month.parse(month))
+    fact_rows = _measure_rows(measures, month)
+    rollup_rows = _rollup_rows(rollups, month)
+    now = datetime.now(UTC)
+
+    connection = engine.connect().execution_options(**{WRITE_OPTION: True})
+    with connection, connection.begin():
+        reopen_reason = _lock_open_month(connection, month, now)
+        sync_dimensions(connection, spec, now)
+        _check_known(connection, fact_rows, rollup_rows)
+        reason = restatement_reason or reopen_reason
+
+        measure_change, history = _replace_measures(connection, month, fact_rows, run_id, now)
+        first, restated = _append_history(connection, history, run_id, now, reason)
+        rollup_change = TableChange()
+        for level, (table, node_column) in schema.ROLLUP_TABLES.items():
+            frame = rollup_rows[rollup_rows["level"] == level].drop(columns="level")
+            frame = frame.rename(columns={"node_id": node_column}).reset_index(drop=True)
+            key = (node_column, "period_type", "period", "as_of_month")
+            change, _ = _replace_rows(connection, table, key, month, frame, run_id, now)
+            rollup_change = TableChange(
+                rollup_change.inserted + change.inserted,
+                rollup_change.deleted + change.deleted,
+                rollup_change.unchanged + change.unchanged,
+            )
+
+        _record_run(connection, run_id, month, started_at or now, now, files)
+        _record_rows(connection, schema.dq_result, gate_results, run_id, month)
+        _record_rows(connection, schema.quarantine_row, quarantine, run_id, month)
+        inserted, skipped = _insert_alert_events(connection, alert_events or (), run_id, now)
+
+    return PublishOutcome(
+        month=month,
+        run_id=run_id,
+        published_at=now,
+        measures=measure_change,
+        rollups=rollup_change,
+        first_publications=first,
+        restatements=restated,
+        restatement_reason=reason if restated else None,
+        alert_events_inserted=inserted,
+        alert_events_skipped=skipped,
+    )
+
+
+def read_published(engine: Engine, month: str) -> pd.DataFrame:
+    """The month's published measure rows (every period type), e.g. previous statuses for alerts."""
+    month = str(Month.parse(month))
+    table = schema.fact_measure_period
+    query = (
+        sa.select(table)
+        .where(table.c.as_of_month == month)
+        .order_by(table.c.measure_id, table.c.period_type, table.c.period)
+    )
+    with engine.connect() as connection:
+        return read_table(connection, query, table)
+
+
+def record_run(
+    engine: Engine,
+    run_id: str,
+    month: str,
+    outcome: str,
+    *,
+    detail: str | None = None,
+    started_at: datetime | None = None,
+) -> None:
+    """Record a run that did not publish (failed, refused, held) so operations see every run."""
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        _upsert_run(connection, run_id, str(Month.parse(month)), started_at or now, now, outcome)
+        connection.execute(
+            sa.update(schema.pipeline_run)
+            .where(schema.pipeline_run.c.run_id == run_id)
+            .values(detail=detail)
+        )
+
+
+def _measure_rows(measures: pd.DataFrame, month: str) -> pd.DataFrame:
+    frame = canonical(
+        measures, schema.fact_measure_period, schema.MEASURE_FACT_COLUMNS, "scored measures"
+    )
+    _check_month_and_keys(frame, month, schema.MEASURE_FACT_KEY, "scored measures")
+    return frame
+
+
+def _rollup_rows(rollups: pd.DataFrame, month: str) -> pd.DataFrame:
+    if "level" not in rollups.columns or "node_id" not in rollups.columns:
+        raise PublishInputError("roll-ups: expected columns 'level' and 'node_id'")
+    levels = set(rollups["level"].dropna().unique())
+    unknown = sorted(levels - set(schema.ROLLUP_TABLES))
+    if unknown or rollups["level"].isna().any():
+        raise PublishInputError(
+            f"roll-ups: unknown level(s) {unknown or ['<missing>']}; "
+            f"expected one of {sorted(schema.ROLLUP_TABLES)}"
+        )
+    body = canonical(rollups, schema.fact_objective_period, schema.ROLLUP_FACT_COLUMNS, "roll-ups")
+    frame = pd.concat(
+        [
+            rollups[["level", "node_id"]].reset_index(drop=True).astype("string"),
+            body,
+        ],
+        axis=1,
+    )
+    _check_month_and_keys(frame, month, ("level", "node_id", "period_type", "period"), "roll-ups")
+    return frame
+
+
+def _check_month_and_keys(frame: pd.DataFrame, month: str, key: Sequence[str], what: str) -> None:
+    other = frame["as_of_month"] != month
+    if other.fillna(True).any():
+        seen = sorted(frame.loc[other.fillna(True), "as_of_month"].astype(str).unique())
+        raise PublishInputError(
+            f"{what}: publishing {month} takes only rows with as_of_month == {month}; seen {seen}"
+        )
+    duplicated = frame.duplicated(list(key), keep=False)
+    if duplicated.any():
+        sample = frame.loc[duplicated, list(key)].head(3).to_dict("records")
+        raise PublishInputError(f"{what}: duplicate rows for key {list(key)}, e.g. {sample}")
+
+
+def _lock_open_month(connection: sa.Connection, month: str, now: datetime) -> str | None:
+    """Serialise publishers of the month, refuse a closed month, return its reopen reason."""
+    if connection.dialect.name == "postgresql":
+        lock_key = _PUBLISH_LOCK_BASE + Month.parse(month).index
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(lock_key)))
+    table = schema.period_state
+    row = connection.execute(
+        sa.select(table.c.state, table.c.reopen_reason)
+        .where(table.c.month == month)
+        .with_for_update()
+    ).first()
+    if row is None:
+        connection.execute(sa.insert(table).values(month=month, state="open", updated_at=now))
+        return None
+    if row.state == "closed":
+        raise PeriodClosedError(month)
+    reason: str | None = row.reopen_reason
+    return reason
+
+
+def _check_known(connection: sa.Connection, facts: pd.DataFrame, rollups: pd.DataFrame) -> None:
+    """Ids the dimensions do not hold would break foreign keys with an unreadable error."""
+    checks = [
+        ("scored measures", "measure_id", facts["measure_id"], schema.dim_measure.c.measure_id),
+        (
+            "roll-ups (objective)",
+            "node_id",
+            rollups.loc[rollups["level"] == "objective", "node_id"],
+            schema.dim_objective.c.objective_id,
+        ),
+        (
+            "roll-ups (perspective)",
+            "node_id",
+            rollups.loc[rollups["level"] == "perspective", "node_id"],
+            schema.dim_perspective.c.perspective_id,
+        ),
+    ]
+    for what, column, ids, known_column in checks:
+        known = set(connection.execute(sa.select(known_column)).scalars())
+        unknown = sorted(set(ids.dropna()) - known)
+        if unknown:
+            raise PublishInputError(
+                f"{what}: column {column!r} has id(s) not in the spec: {unknown[:10]}"
+            )
+
+
+def _replace_rows(
+    connection: sa.Connection,
+    table: sa.Table,
+    key: Sequence[str],
+    month: str,
+    new: pd.DataFrame,
+    run_id: str,
+    now: datetime,
+) -> tuple[TableChange, pd.DataFrame]:
+    """Make the month's rows of `table` equal `new`, touching only rows that differ.
+
+    Returns the change counts and the rows written (new or changed), for history.
+    """
+    content = [c for c in new.columns if c not in key]
+    old = read_table(
+        connection,
+        sa.select(*(table.c[c] for c in new.columns)).where(table.c.as_of_month == month),
+        table,
+    )
+    merged = old.merge(new, on=list(key), how="outer", suffixes=("_old", ""), indicator=True)
+    both = merged["_merge"] == "both"
+    differs = changed_mask(
+        merged[[f"{c}_old" for c in content]].set_axis(content, axis=1), merged[content], content
+    )
+    stale = (merged["_merge"] == "left_only") | (both & differs)
+    fresh = (merged["_merge"] == "right_only") | (both & differs)
+
+    if stale.any():
+        condition = sa.and_(*(table.c[c] == sa.bindparam(f"k_{c}") for c in key))
+        keys = merged.loc[stale, list(key)].rename(columns={c: f"k_{c}" for c in key})
+        connection.execute(sa.delete(table).where(condition), _plain(keys))
+    written = merged.loc[fresh, [*key, *content]].reset_index(drop=True)
+    if len(written):
+        rows = written.assign(run_id=run_id, published_at=pd.Timestamp(now))
+        connection.execute(sa.insert(table), records(rows, table))
+    change = TableChange(int(fresh.sum()), int(stale.sum()), int((both & ~differs).sum()))
+    return change, written
+
+
+def _plain(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {str(k): (None if pd.isna(v) else v) for k, v in row.items()}
+        for row in frame.to_dict("records")
+    ]
+
+
+def _replace_measures(
+    connection: sa.Connection, month: str, facts: pd.DataFrame, run_id: str, now: datetime
+) -> tuple[TableChange, pd.DataFrame]:
+    return _replace_rows(
+        connection, schema.fact_measure_period, schema.MEASURE_FACT_KEY, month, facts, run_id, now
+    )
+
+
+def _append_history(
+    connection: sa.Connection,
+    written: pd.DataFrame,
+    run_id: str,
+    now: datetime,
+    restatement_reason: str | None,
+) -> tuple[int, int]:
+    """History rows for written facts whose value or status differs from the last one recorded."""
+    if written.empty:
+        return 0, 0
+    history = schema.measure_value_history
+    key = list(schema.MEASURE_FACT_KEY)
+    months = sorted(written["as_of_month"].unique())
+    stored = read_table(
+        connection,
+        sa.select(history.c.history_id, *(history.c[c] for c in (*key, *HISTORY_COLUMNS))).where(
+            history.c.as_of_month.in_(months)
+        ),
+        history,
+    )
+    latest = stored.sort_values("history_id").drop_duplicates(key, keep="last")
+    merged = written[[*key, *HISTORY_COLUMNS]].merge(
+        latest, on=key, how="left", suffixes=("", "_last"), indicator=True
+    )
+    first = merged["_merge"] == "left_only"
+    differs = changed_mask(
+        merged[list(_HISTORY_TRIGGERS)],
+        merged[[f"{c}_last" for c in _HISTORY_TRIGGERS]].set_axis(list(_HISTORY_TRIGGERS), axis=1),
+        _HISTORY_TRIGGERS,
+    )
+    restated = ~first & differs
+    rows = merged.loc[first | restated, [*key, *HISTORY_COLUMNS]].reset_index(drop=True)
+    if rows.empty:
+        return 0, 0
+    reasons = pd.Series("restatement", index=rows.index, dtype="string")
+    reasons[first[first | restated].to_numpy()] = "first_publication"
+    rows = rows.assign(
+        reason=reasons,
+        restatement_reason=pd.Series(
+            [restatement_reason if r == "restatement" else None for r in reasons],
+            dtype="string",
+        ),
+        run_id=run_id,
+        published_at=pd.Timestamp(now),
+    )
+    connection.execute(sa.insert(history), records(rows, history))
+    return int(first.sum()), int(restated.sum())
+
+
+def _upsert_run(
+    connection: sa.Connection,
+    run_id: str,
+    month: str,
+    started_at: datetime,
+    finished_at: datetime,
+    outcome: str,
+) -> None:
+    table = schema.pipeline_run
+    exists = connection.execute(sa.select(table.c.run_id).where(table.c.run_id == run_id)).first()
+    values = {"month": month, "finished_at": finished_at, "outcome": outcome}
+    if exists:
+        connection.execute(sa.update(table).where(table.c.run_id == run_id).values(**values))
+    else:
+        connection.execute(sa.insert(table).values(run_id=run_id, started_at=started_at, **values))
+
+
+def _record_run(
+    connection: sa.Connection,
+    run_id: str,
+    month: str,
+    started_at: datetime,
+    now: datetime,
+    files: Sequence[Mapping[str, Any]],
+) -> None:
+    _upsert_run(connection, run_id, month, started_at, now, "published")
+    table = schema.pipeline_run_file
+    connection.execute(sa.delete(table).where(table.c.run_id == run_id))
+    rows = []
+    for item in files:
+        missing = {"dataset", "file", "size", "sha256", "mtime"} - set(item)
+        if missing:
+            raise PublishInputError(f"files: entry {dict(item)} lacks {sorted(missing)}")
+        rows.append(
+            {
+                "run_id": run_id,
+                "dataset": str(item["dataset"]),
+                "file": str(item["file"]),
+                "size": int(item["size"]),
+                "sha256": str(item["sha256"]),
+                "mtime": _utc(item["mtime"]),
+            }
+        )
+    if rows:
+        connection.execute(sa.insert(table), rows)
+
+
+def _utc(value: Any) -> datetime:
+    """A file time as aware UTC: epoch seconds, ISO text or datetime (naive means UTC)."""
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
+    return stamp.to_pydatetime()
+
+
+def _record_rows(
+    connection: sa.Connection,
+    table: sa.Table,
+    frame: pd.DataFrame | None,
+    run_id: str,
+    month: str,
+) -> None:
+    """Replace this run's rows of an operations table (gate results, quarantine) for the month."""
+    connection.execute(sa.delete(table).where(table.c.run_id == run_id, table.c.month == month))
+    if frame is None or frame.empty:
+        return
+    generated = {c.name for c in table.primary_key.columns}
+    allowed = [c.name for c in table.columns if c.name not in generated]
+    unknown = sorted(set(frame.columns) - set(allowed))
+    if unknown:
+        raise PublishInputError(
+            f"{table.name}: unknown column(s) {unknown}; the table has {allowed}"
+        )
+    frame = frame.assign(run_id=run_id)
+    if "month" not in frame.columns:
+        frame = frame.assign(month=month)
+    if "sample" in frame.columns:
+        frame = frame.assign(sample=frame["sample"].map(_json_value))
+    rows = canonical(frame, table, list(frame.columns), table.name)
+    connection.execute(sa.insert(table), records(rows, table))
+
+
+def _json_value(value: Any) -> Any:
+    """JSON text is stored as the structure it encodes, not as a quoted string."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _insert_alert_events(
+    connection: sa.Connection,
+    events: Sequence[Mapping[str, Any]],
+    run_id: str,
+    now: datetime,
+) -> tuple[int, int]:
+    """Insert outbox events; one whose `dedup_key` exists is skipped, never duplicated."""
+    if not events:
+        return 0, 0
+    table = schema.alert_event
+    allowed = {c.name for c in table.columns}
+    rows: dict[str, dict[str, Any]] = {}
+    for event in events:
+        unknown = sorted(set(event) - allowed)
+        if unknown or not event.get("dedup_key") or not event.get("kind"):
+            raise PublishInputError(
+                f"alert event {dict(event)}: needs 'dedup_key' and 'kind'"
+                + (f"; unknown key(s) {unknown}" if unknown else "")
+            )
+        row = {
+            "event_id": uuid.uuid4().hex,
+            "created_at": now,
+            "run_id": run_id,
+            "state": "pending",
+            "is_restatement": False,
+            **event,
+        }
+        rows.setdefault(str(row["dedup_key"]), row)
+    existing = set(
+        connection.execute(
+            sa.select(table.c.dedup_key).where(table.c.dedup_key.in_(list(rows)))
+        ).scalars()
+    )
+    fresh = [row for key, row in rows.items() if key not in existing]
+    if fresh:
+        insert = (
+            postgresql.insert(table)
+            if connection.dialect.name == "postgresql"
+            else sqlite.insert(table)
+        )
+        connection.execute(insert.on_conflict_do_nothing(index_elements=["dedup_key"]), fresh)
+    return len(fresh), len(events) - len(fresh)
