@@ -37,8 +37,8 @@ class Owner(SpecModel):
     """
 
     id: Identifier
-    name: str
-    email: str | None = None
+    name: str = Field(description="shown in alerts and reports")
+    email: str | None = Field(default=None, description="where e-mail alerts go")
     slack_webhook_env: str | None = Field(
         default=None, description="Environment variable holding the Slack incoming-webhook URL"
     )
@@ -48,30 +48,40 @@ class Owner(SpecModel):
 
 
 class Perspective(SpecModel):
+    """A view of the strategy (financial, customer, internal process, learning and growth)."""
+
     id: Identifier
     name: str
-    weight: float = Field(default=1.0, ge=0)
-    order: int = 0
+    weight: float = Field(default=1.0, ge=0, description="weight in the scorecard roll-up")
+    order: int = Field(default=0, description="position on reports, lowest first")
 
 
 class Objective(SpecModel):
+    """A strategic goal within one perspective, measured by one or more measures."""
+
     id: Identifier
     name: str
-    perspective: Identifier
-    weight: float = Field(default=1.0, ge=0)
+    perspective: Identifier = Field(description="id of the perspective it belongs to")
+    weight: float = Field(default=1.0, ge=0, description="weight in the perspective's roll-up")
     description: str | None = None
 
 
 class Filter(SpecModel):
     """A declarative row filter: never evaluated as code."""
 
-    column: str
-    op: FilterOp = "eq"
-    value: str | int | float | bool | None = None
-    values: list[str | int | float | bool] | None = None
+    column: str = Field(description="canonical column of the measure's dataset")
+    op: FilterOp = Field(default="eq", description="comparison; in/not_in take `values`")
+    value: str | int | float | bool | None = Field(
+        default=None, description="compared value for eq, ne, gt, ge, lt, le"
+    )
+    values: list[str | int | float | bool] | None = Field(
+        default=None, description="list of values for in and not_in"
+    )
 
 
 class ConstantTarget(SpecModel):
+    """The same target in every period."""
+
     kind: Literal["constant"] = "constant"
     value: float
 
@@ -127,16 +137,27 @@ class MeasureBase(SpecModel):
     id: Identifier
     name: str
     description: str | None = None
-    objective: Identifier | None = None
-    owner: Identifier | None = None
+    objective: Identifier | None = Field(
+        default=None, description="objective it measures; null: a component, not scored"
+    )
+    owner: Identifier | None = Field(
+        default=None, description="owner id told when it turns red; required when scored"
+    )
     unit: str = Field(description="e.g. EUR, %, hours, count, score, per_100_customers")
-    direction: Direction = "higher"
-    lead_lag: LeadLag = "lagging"
-    review: Review = "monthly"
-    weight: float = Field(default=1.0, ge=0)
-    decimals: int = Field(default=1, ge=0, le=6)
-    target: Target | None = None
-    thresholds: list[Thresholds] = Field(default_factory=lambda: [Thresholds()])
+    direction: Direction = Field(
+        default="higher", description="which way is good: higher, lower, or within a range"
+    )
+    lead_lag: LeadLag = Field(default="lagging", description="leading (driver) or lagging")
+    review: Review = Field(default="monthly", description="how often its status is official")
+    weight: float = Field(default=1.0, ge=0, description="weight in its objective's roll-up")
+    decimals: int = Field(default=1, ge=0, le=6, description="decimals shown on reports")
+    target: Target | None = Field(
+        default=None, description="target rule; null: from the targets file (or no status)"
+    )
+    thresholds: list[Thresholds] = Field(
+        default_factory=lambda: [Thresholds()],
+        description="green/amber bounds; several sets apply from their from_period on",
+    )
 
 
 class BaseMeasure(MeasureBase):
@@ -144,7 +165,7 @@ class BaseMeasure(MeasureBase):
 
     kind: Literal["base"] = "base"
     source: Identifier = Field(description="canonical dataset, e.g. gl_lines")
-    agg: Aggregation
+    agg: Aggregation = Field(description="aggregation of `column` over the period's rows")
     column: str | None = Field(default=None, description="not needed for count")
     filters: list[Filter] = Field(default_factory=list)
     date_column: str | None = Field(
@@ -157,8 +178,8 @@ class RatioMeasure(MeasureBase):
     """sum(numerator) / sum(denominator) over the period, never an average of monthly ratios."""
 
     kind: Literal["ratio"] = "ratio"
-    numerator: Identifier
-    denominator: Identifier
+    numerator: Identifier = Field(description="measure id summed over the period")
+    denominator: Identifier = Field(description="measure id summed over the period")
     scale: float = Field(default=1.0, description="e.g. 100 for a percentage")
     annualise: bool = Field(default=False, description="× 12 / months in the period")
 
@@ -170,13 +191,17 @@ class SnapshotMeasure(MeasureBase):
     """
 
     kind: Literal["snapshot"] = "snapshot"
-    source: Identifier
+    source: Identifier = Field(description="canonical dataset, e.g. employees")
     agg: Literal["count", "count_distinct", "sum"] = "count"
-    column: str | None = None
+    column: str | None = Field(default=None, description="not needed for count")
     filters: list[Filter] = Field(default_factory=list)
-    active_from: str
-    active_to: str | None = None
-    rollup: Literal["period_end", "mean_of_month_ends"] = "period_end"
+    active_from: str = Field(description="date column from which a row counts")
+    active_to: str | None = Field(
+        default=None, description="date column from which a row no longer counts; null: never"
+    )
+    rollup: Literal["period_end", "mean_of_month_ends"] = Field(
+        default="period_end", description="value of a longer period: its last month-end or mean"
+    )
 
 
 class DerivedMeasure(MeasureBase):
@@ -190,7 +215,7 @@ class ChangeMeasure(MeasureBase):
     """Change of another measure against the prior period or the same period last year."""
 
     kind: Literal["change"] = "change"
-    of: Identifier
+    of: Identifier = Field(description="measure id whose change this is")
     versus: Literal["prior_period", "prior_year"] = "prior_year"
     change_as: Literal["percent", "absolute"] = "percent"
 
@@ -204,9 +229,9 @@ Measure = Annotated[
 class Link(SpecModel):
     """A cause-and-effect link of the strategy map: `driver` moves `outcome` after `lag_months`."""
 
-    driver: Identifier
-    outcome: Identifier
-    lag_months: int = Field(default=0, ge=0, le=24)
+    driver: Identifier = Field(description="measure or objective id that drives")
+    outcome: Identifier = Field(description="measure or objective id that is driven")
+    lag_months: int = Field(default=0, ge=0, le=24, description="months until the effect shows")
     expected_sign: Literal["positive", "negative"] | None = Field(
         default=None,
         description="sign of the correlation of raw values; null: derived from the directions",
@@ -214,11 +239,13 @@ class Link(SpecModel):
 
 
 class Initiative(SpecModel):
+    """A funded project meant to move an objective."""
+
     id: Identifier
     name: str
-    owner: Identifier
-    objective: Identifier
-    budget: float | None = None
+    owner: Identifier = Field(description="owner id")
+    objective: Identifier = Field(description="objective id it drives")
+    budget: float | None = Field(default=None, description="in the scorecard's currency")
     start: date | None = None
     end: date | None = None
     status: Literal["planned", "active", "done", "stopped"] = "planned"
@@ -231,20 +258,30 @@ class DatasetOwnership(SpecModel):
 
 
 class AlertSettings(SpecModel):
+    """How often alerts repeat and who hears about what nobody owns."""
+
     repeat_after_periods: int = Field(default=1, ge=1, description="re-alert a measure still red")
-    fallback_owner: Identifier | None = None
+    fallback_owner: Identifier | None = Field(
+        default=None, description="owner told when a measure or dataset has no owner"
+    )
     engineers: Identifier | None = Field(
         default=None, description="owner told of pipeline failures and dead letters"
     )
-    max_attempts: int = Field(default=5, ge=1)
+    max_attempts: int = Field(default=5, ge=1, description="delivery attempts before dead")
 
 
 class ScorecardSettings(SpecModel):
+    """The scorecard as a whole."""
+
     name: str
-    fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
+    fiscal_year_start_month: int = Field(
+        default=1, ge=1, le=12, description="first month of the fiscal year (4 = April)"
+    )
     currency: str = "EUR"
     targets_file: str | None = Field(
-        default=None, description="CSV of measure_id, period, target[, target_high, green, amber]"
+        default=None,
+        description="CSV of measure_id, period, target[, target_high, green, amber]; "
+        "a relative path starts at the spec's folder",
     )
 
 
