@@ -143,9 +143,7 @@ def _preprocess(ctx: _Context) -> int:
         repeats = [c for c in repeats if c == name or c[len(name) + 1 :].isdigit()]
         if not repeats:
             continue
-        joined = pc.binary_join_element_wise(
-            *[v.as_text(table[c]) for c in repeats], sep, null_handling="skip"
-        )
+        joined = v.join_present([v.as_text(table[c]) for c in repeats], sep)
         joined = pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), joined)
         table = table.drop_columns(repeats).append_column(name, joined)
         ctx.used.update(repeats)
@@ -206,11 +204,7 @@ def _text(
         parts = [v.as_text(ctx.raw.table[c]) for c in found if c]
         if not parts:
             return pa.nulls(n, pa.string()), "+".join(cm.concat)
-        joined = (
-            pc.binary_join_element_wise(*parts, cm.sep, null_handling="skip")
-            if len(parts) > 1
-            else parts[0]
-        )
+        joined = v.join_present(parts, cm.sep) if len(parts) > 1 else parts[0]
         return pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), joined), "+".join(
             cm.concat
         )
@@ -242,6 +236,11 @@ def _convert(
     extra_formats = v.ISO_FALLBACK if ctx.raw.kind != "csv" else []
     if spec.type == "string":
         out = v.as_text(arr)
+        if cm.pattern is not None:
+            extracted = pc.struct_field(pc.extract_regex(out, cm.pattern), "value")
+            unmatched = v.present(out) & ~v.present(extracted)
+            ctx.bad.append(_Bad(canon, src, f"text matching {cm.pattern}", unmatched, arr))
+            out = v.as_text(extracted)
         if cm.values is not None:
             out = v.map_values(
                 out,

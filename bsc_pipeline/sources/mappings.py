@@ -86,6 +86,7 @@ class ColumnMapping(BaseModel):
     credit: str | None = None
     sign_from: SignRule | None = None
     negate: bool = False
+    pattern: str | None = None
     values: dict[str, str | None] | None = None
     other: str | None = None
     keep_unmapped: bool = True
@@ -112,6 +113,10 @@ class ColumnMapping(BaseModel):
             )
         if self.other is not None:
             self.keep_unmapped = False
+        if self.pattern is not None and "(?P<value>" not in self.pattern:
+            raise ValueError("pattern needs a named group (?P<value>...) saying what to keep")
+        if self.pattern is not None:
+            re.compile(self.pattern)
         return self
 
     @property

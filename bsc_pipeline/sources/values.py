@@ -212,3 +212,15 @@ def unmapped_values(
     keys = pa.array([k.lower() if case_insensitive else k for k in mapping], pa.string())
     missing = pc.filter(text, pc.and_(pc.invert(pc.is_in(probe, keys)), pc.is_valid(text)))
     return sorted(str(v) for v in pc.unique(missing).to_pylist())[:10]
+
+
+def join_present(parts: list[Array], sep: str) -> Array:
+    """Present values joined by `sep`, missing ones skipped; all missing gives missing.
+
+    (pyarrow's `null_handling="skip"` drops rows whose inputs are all null, so it is not used.)
+    """
+    result = parts[0]
+    for part in parts[1:]:
+        both = pc.binary_join_element_wise(result, part, sep)
+        result = pc.if_else(pc.is_null(result), part, pc.if_else(pc.is_null(part), result, both))
+    return result
