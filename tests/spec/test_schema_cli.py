@@ -120,3 +120,14 @@ def test_schema_command_prints_or_writes(tmp_path: Path) -> None:
     written = CliRunner().invoke(app, ["schema", "--out", str(out)])
     assert written.exit_code == 0
     assert out.read_text(encoding="utf-8") == schema_text()
+
+
+@pytest.mark.parametrize("name", ["demo.yaml", "minimal.yaml"])
+def test_shipped_specs_have_no_error(name: str) -> None:
+    spec = PROJECT_ROOT / "specs" / name
+    if not spec.exists():
+        pytest.skip(f"specs/{name} not written yet")
+    from bsc_pipeline.spec.validate import check_spec
+
+    errors = [str(p) for p in check_spec(spec, CONTRACTS) if p.severity == "error"]
+    assert errors == []
