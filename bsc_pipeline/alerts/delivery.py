@@ -23,7 +23,7 @@ from bsc_pipeline.alerts.channels import (
     scrub,
     secret_values,
 )
-from bsc_pipeline.alerts.messages import Message, render_digest
+from bsc_pipeline.alerts.messages import HEADLINES, Message, render_digest
 from bsc_pipeline.alerts.outbox import DEAD, DELIVERED, StoredEvent
 from bsc_pipeline.alerts.transitions import AlertEvent
 from bsc_pipeline.spec.models import Owner, Spec
@@ -113,7 +113,8 @@ def _deliver(
     for stored in pending:
         by_owner.setdefault(stored.event.recipient, []).append(stored)
     letters: list[str] = []
-    for owner_id, events in by_owner.items():
+    for owner_id, unordered in by_owner.items():
+        events = sorted(unordered, key=_reading_order(spec))
         routes = routes_for(spec, owner_id, channels)
         if not routes:
             letters += _unroutable(engine, spec, owner_id, events, now, summary)
@@ -135,6 +136,22 @@ def _deliver(
             )
         _settle(engine, events, routes, gave_up, spec.alerts.max_attempts, summary)
     return letters
+
+
+def _reading_order(spec: Spec) -> Callable[[StoredEvent], tuple[int, int, str]]:
+    """Most urgent kind first, then measures in spec order, so a digest reads like the card."""
+    kinds = list(HEADLINES)
+    measures = {m.id: i for i, m in enumerate(spec.measures)}
+
+    def key(stored: StoredEvent) -> tuple[int, int, str]:
+        event = stored.event
+        return (
+            kinds.index(event.kind),
+            measures.get(event.measure_id or "", -1),
+            event.period or "",
+        )
+
+    return key
 
 
 def _send_route(

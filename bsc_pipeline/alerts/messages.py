@@ -19,14 +19,15 @@ from bsc_pipeline.spec.models import Owner
 DEDUP_HEADER = "X-BSC-Dedup-Key"
 
 HEADLINES = {
+    "pipeline_failure": "PIPELINE FAILED",
+    "dead_letter": "UNDELIVERED ALERT",
     "red": "RED",
     "repeat": "STILL RED",
     "recovery": "RECOVERED",
     "held": "HELD",
     "no_data": "NO DATA",
-    "pipeline_failure": "PIPELINE FAILED",
-    "dead_letter": "UNDELIVERED ALERT",
 }
+"""Headline per event kind, most urgent first (digests list events in this order)."""
 
 _TEXT = """\
 {{ intro }}

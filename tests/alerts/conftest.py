@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message as EmailMessage
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,8 @@ class Mailbox:
     logins: list[str] = field(default_factory=list)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        mail = message_from_bytes(envelope.content)
+        mail = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(mail, EmailMessage)
         mail["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         self.mails.append(mail)
         return "250 OK"
@@ -58,7 +60,7 @@ def _authenticator(mailbox: Mailbox) -> Any:
         )
         if ok:
             mailbox.logins.append(SMTP_USER)
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)
 
     return check
 
@@ -126,7 +128,8 @@ def _handler(web: Web) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             body = json.loads(self.rfile.read(length) or b"{}")
-            web.requests.append(Request(self.path, dict(self.headers), body))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            web.requests.append(Request(self.path, headers, body))
             queue = web.script.get(self.path, [])
             status = queue.pop(0) if queue else 200
             self.send_response(status)
@@ -251,11 +254,23 @@ def spec() -> Spec:
     return make_spec()
 
 
+@pytest.fixture(scope="session")
+def _empty_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Creating every table takes most of a second on disk: do it once and copy the file."""
+    path = tmp_path_factory.mktemp("warehouse") / "empty.db"
+    template = sa.create_engine(f"sqlite:///{path}")
+    metadata.create_all(template)
+    template.dispose()
+    return path
+
+
 @pytest.fixture
-def engine(tmp_path: Path) -> sa.Engine:
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
-    metadata.create_all(engine)
-    return engine
+def engine(tmp_path: Path, _empty_warehouse: Path) -> Iterator[sa.Engine]:
+    path = tmp_path / "warehouse.db"
+    shutil.copyfile(_empty_warehouse, path)
+    engine = sa.create_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture
