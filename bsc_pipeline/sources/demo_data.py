@@ -375,9 +375,9 @@ class _Generator:
         rated = rng.random(n) < 0.4
         satisfaction = np.where(rng.random(n) < bad_p, "bad", "good")
         satisfaction = np.where(rated & (resolved >= 0), satisfaction, "")
-        account = customers[rng.integers(0, max(customers.size, 1), size=n)] if n else customers
-        first_touch = np.minimum(created + rng.integers(60, 7200, size=n), resolved)
+        account = customers[rng.integers(0, max(customers.size, 1), size=n)]
         month_end = _day(month.shift(1)) * SECONDS_PER_DAY - 1
+        first_touch = np.minimum(created + rng.integers(60, 7200, size=n), month_end)
         self.ticket_rows.append(
             {
                 "number": self.counters["ticket"] + np.arange(n),
@@ -391,7 +391,7 @@ class _Generator:
                 "closed": rng.random(n) < 0.7,
                 "reopens": reopens,
                 "satisfaction": satisfaction,
-                "open_updated": np.where(first_touch >= 0, first_touch, month_end),
+                "open_updated": first_touch,
                 "created_s": created,
                 "done_s": resolved,
             }
@@ -443,9 +443,7 @@ class _Generator:
         self.opp_rows.append(
             {
                 "number": self.counters["opp"] + np.arange(n),
-                "account": customers[rng.integers(0, max(customers.size, 1), size=n)]
-                if n
-                else customers,
+                "account": customers[rng.integers(0, max(customers.size, 1), size=n)],
                 "created": created_day,
                 "closed": np.where(in_horizon, close_day, -1),
                 "stage": np.where(won, "won", "lost"),
