@@ -20,6 +20,9 @@ from pydantic import BaseModel, ValidationError
 from bsc_pipeline.spec.models import Spec
 from bsc_pipeline.spec.problems import PathKey, SpecError, SpecProblem, format_path, line_of
 
+MAX_NODES = 100_000
+"""Values in a spec once aliases are expanded; the demo scorecard has under a thousand."""
+
 _KINDS = {
     "measures": "base, ratio, snapshot, derived or change",
     "target": "constant, range, prior_year_factor or budget",
@@ -102,8 +105,17 @@ def parse_yaml(
     problems: list[SpecProblem] = []
     if node is not None:
         lines[()] = node.start_mark.line + 1
-        _record_lines(node, (), lines, problems, source)
+        try:
+            _record_lines(node, (), lines, problems, source)
+        except _TooLarge:
+            message = f"more than {MAX_NODES} values once aliases are expanded"
+            fix = "write the blocks out instead of nesting YAML aliases (*name)"
+            return None, {}, [_problem(None, (), message, fix, source)]
     return data, lines, problems
+
+
+class _TooLarge(Exception):
+    """Aliases can make a small file expand to billions of values ("billion laughs")."""
 
 
 def _record_lines(
@@ -114,6 +126,8 @@ def _record_lines(
     source: str,
 ) -> None:
     """Walk the composed node tree: a key's line for mappings, an item's first line for lists."""
+    if len(lines) > MAX_NODES:
+        raise _TooLarge
     if isinstance(node, yaml.MappingNode):
         seen: dict[object, int] = {}
         for key_node, value_node in node.value:

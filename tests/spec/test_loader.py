@@ -154,3 +154,17 @@ def test_targets_file_is_relative_to_the_spec(tmp_path: Path) -> None:
     path = write(tmp_path, text)
     assert resolve_targets_file(path, load_spec(path)) == tmp_path / "targets.csv"
     assert resolve_targets_file(path, load_spec(write(tmp_path, GOOD, "b.yaml"))) is None
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    import time
+
+    rows = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, 9):
+        previous = chr(ord("a") + level - 1)
+        name = chr(ord("a") + level)
+        rows.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 10) + "]")
+    started = time.perf_counter()
+    with pytest.raises(SpecError, match="aliases"):
+        load_spec(write(tmp_path, "\n".join(rows) + "\n"))
+    assert time.perf_counter() - started < 5
