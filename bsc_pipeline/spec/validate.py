@@ -475,7 +475,9 @@ class _Checker:
             if measure.owner is None:
                 fix = "add `owner:` naming an owner id: someone must answer for a red measure"
                 self.add("error", path, f"scored measure '{measure.id}' has no owner", fix)
-            if measure.target is None and measure.id not in self.in_targets_file:
+            # With a targets file that was not read, a missing rule may well be in the file.
+            unread = targets_path is None and self.spec.scorecard.targets_file is not None
+            if measure.target is None and measure.id not in self.in_targets_file and not unread:
                 place = " and is not in the targets file" if targets_path is not None else ""
                 fix = "add `target:` or rows in the targets file (scorecard.targets_file)"
                 self.add("error", path, f"scored measure '{measure.id}' has no target{place}", fix)

@@ -407,3 +407,15 @@ def test_thresholds_that_can_never_be_amber_warn(tmp_path: Path) -> None:
     )
     problem = only(check(tmp_path, text), "no value can be amber")
     assert problem.severity == "warning"
+
+
+def test_in_memory_check_trusts_an_unread_targets_file(tmp_path: Path) -> None:
+    text = GOOD.replace("  name: Small company", "  name: Small company\n  targets_file: t.csv")
+    path = tmp_path / "spec.yaml"
+    path.write_text(text.replace("    target: {kind: constant, value: 50}\n", ""), "utf-8")
+    spec = load_spec(path)
+    assert validate_spec(spec) == []
+    problems = validate_spec(spec, targets_path=tmp_path / "t.csv")
+    assert {p.message for p in problems} >= {
+        "scored measure 'headcount' has no target and is not in the targets file"
+    }
