@@ -15,10 +15,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bsc_pipeline.settings import PROJECT_ROOT
 from bsc_pipeline.sources.problems import SourceError
 
 DEFAULT_FILE_PATTERN = r"^{dataset}_(?P<month>\d{4}-\d{2})\.(csv|parquet|xlsx)$"
 CANONICAL = "canonical"
+DEMO_MAPPING = PROJECT_ROOT / "sources" / "mappings" / "demo.yaml"
 
 
 class MappingError(SourceError):
@@ -197,7 +199,7 @@ class SourcesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     defaults: DatasetSource = Field(
-        default_factory=lambda: DatasetSource(mapping="mappings/demo.yaml")
+        default_factory=lambda: DatasetSource(mapping=str(DEMO_MAPPING))
     )
     datasets: dict[str, DatasetSource] = Field(default_factory=dict)
     settle_seconds: float = Field(default=1.0, ge=0)
