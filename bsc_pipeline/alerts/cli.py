@@ -28,7 +28,7 @@ def _spec() -> Spec:
     try:
         return load_spec(settings.spec_path)
     except SpecError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from None
 
 
@@ -87,7 +87,7 @@ def test(owner: str = typer.Option(..., "--owner", help="owner id from the spec"
     found = next((o for o in spec.owners if o.id == owner), None)
     if found is None:
         known = ", ".join(o.id for o in spec.owners)
-        console.print(f"[red]unknown owner {owner!r}; the spec has: {known}[/red]")
+        console.print(f"unknown owner {owner!r}; the spec has: {known}", style="red", markup=False)
         raise typer.Exit(2)
     message = render_test(found, scorecard=spec.scorecard.name)
     failed = sent = 0
@@ -99,14 +99,17 @@ def test(owner: str = typer.Option(..., "--owner", help="owner id from the spec"
             channel.send(target, message)
         except DeliveryError as exc:
             failed += 1
-            console.print(f"[red]{channel.name} {channel.redact(target)}: {exc.detail}[/red]")
+            shown = f"{channel.name} {channel.redact(target)}: {exc.detail}"
+            console.print(shown, style="red", markup=False)
             continue
         sent += 1
-        console.print(f"[green]{channel.name} {channel.redact(target)}: sent[/green]")
+        console.print(f"{channel.name} {channel.redact(target)}: sent", style="green", markup=False)
     if not sent and not failed:
         console.print(
-            f"[yellow]no channel reaches {owner}: give them an email (and set BSC_SMTP_HOST) "
-            "or a slack_webhook_env/webhook_env whose variable is set[/yellow]"
+            f"no channel reaches {owner}: give them an email (and set BSC_SMTP_HOST) "
+            "or a slack_webhook_env/webhook_env whose variable is set",
+            style="yellow",
+            markup=False,
         )
     if failed or not sent:
         raise typer.Exit(1)

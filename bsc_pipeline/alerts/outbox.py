@@ -85,7 +85,15 @@ def _insert_ignoring_duplicates(connection: Connection) -> Any:
     return alert_event.insert()
 
 
-def _row(event: AlertEvent, created_at: datetime) -> dict[str, Any]:
+def outbox_rows(events: Iterable[AlertEvent]) -> list[dict[str, Any]]:
+    """Events as `alert_event` rows for `warehouse.publish.publish_month(alert_events=...)`,
+    which adds `created_at` and `state` inside the publishing transaction."""
+    return [
+        {k: v for k, v in _row(e, None).items() if k not in ("created_at", "state")} for e in events
+    ]
+
+
+def _row(event: AlertEvent, created_at: datetime | None) -> dict[str, Any]:
     return {
         "event_id": event.event_id,
         "dedup_key": event.dedup_key,

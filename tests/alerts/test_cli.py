@@ -1,0 +1,67 @@
+"""`bsc alerts list|deliver|test` against a real warehouse file and the local SMTP server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from bsc_pipeline.alerts import outbox
+from bsc_pipeline.alerts.cli import app
+from bsc_pipeline.alerts.transitions import plan_events
+
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(engine, spec, smtp, tmp_path: Path, monkeypatch):
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(spec.model_dump(mode="json", exclude_none=True)))
+    monkeypatch.setenv("BSC_SPEC", str(spec_path))
+    monkeypatch.setenv("BSC_WAREHOUSE_URL", str(engine.url))
+    monkeypatch.setenv("BSC_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("BSC_SMTP_PORT", str(smtp.port))
+    monkeypatch.setenv("BSC_ALERT_FROM", "scorecard@example.test")
+    for name in ("BSC_TEST_CRM_WEBHOOK", "BSC_TEST_OPS_SLACK", "BSC_SMTP_USER"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_list_deliver_and_list_again(env, engine, spec, smtp, row, frame):
+    events = plan_events(spec, frame(row("revenue", "2025-03", "red", 800.0)), frame(), run_id="r")
+    with engine.begin() as connection:
+        outbox.write_events(connection, events)
+
+    listed = runner.invoke(app, ["list", "--pending"])
+    assert listed.exit_code == 0, listed.output
+    assert "revenue" in listed.output and "pending" in listed.output
+
+    delivered = runner.invoke(app, ["deliver"])
+    assert delivered.exit_code == 0, delivered.output
+    assert "1 event(s) delivered" in delivered.output
+    assert [m["From"] for m in smtp.mailbox.mails] == ["scorecard@example.test"]
+
+    after = runner.invoke(app, ["list", "--pending"])
+    assert "0 event(s)" in after.output
+
+
+def test_test_command_sends_to_the_owner(env, smtp):
+    result = runner.invoke(app, ["test", "--owner", "sales_lead"])
+    assert result.exit_code == 0, result.output
+    (mail,) = smtp.mailbox.mails
+    assert (
+        mail["X-Envelope-To"] == "sam@example.test" and mail["X-BSC-Dedup-Key"] == "test/sales_lead"
+    )
+
+
+def test_test_command_for_an_unknown_owner_names_the_known_ones(env):
+    result = runner.invoke(app, ["test", "--owner", "ghost"])
+    assert result.exit_code == 2
+    assert "unknown owner 'ghost'" in result.output and "sales_lead" in result.output
+
+
+def test_test_command_for_an_owner_without_channels_fails(env):
+    result = runner.invoke(app, ["test", "--owner", "nobody"])
+    assert result.exit_code == 1 and "no channel reaches nobody" in result.output
