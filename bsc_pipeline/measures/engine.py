@@ -17,7 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bsc_pipeline.measures.aggregations import MonthRows, month_index
+from bsc_pipeline.measures.aggregations import (
+    NUMERIC_AGGREGATIONS,
+    MonthRows,
+    column_values,
+    month_index,
+)
 from bsc_pipeline.measures.errors import MeasureError
 from bsc_pipeline.measures.filters import filter_columns, filter_mask
 from bsc_pipeline.measures.loading import FrameLoader, StagedData, dataset_infos
@@ -127,6 +132,8 @@ class MeasureEngine:
         self._rows: dict[str, MonthRows] = {}
         self._month_idx: dict[tuple[str, str], np.ndarray] = {}
         self._ends: dict[tuple[str, int], float | None] = {}
+        self._aggregates: dict[tuple[str, int, int], tuple[float, int]] = {}
+        self._columns: dict[tuple[str, str, object], tuple[np.ndarray, Any]] = {}
 
     def measure_values(self, targets: TargetBook) -> pd.DataFrame:
         """One row per measure (spec order) × period type of the run month."""
@@ -224,9 +231,7 @@ class MeasureEngine:
         if not staged:
             why = f"no data staged: {source} {_span(months)}"
             return Evaluation(NAN, held=held, gaps=gaps, reason=why)
-        value, rows = self._base_rows(measure).aggregate(
-            measure.agg, months[0].index, months[-1].index
-        )
+        value, rows = self._aggregate(measure, months[0].index, months[-1].index)
         reason = None
         if math.isnan(value):
             reason = "no rows" if rows == 0 else f"no values in {measure.column}"
@@ -327,6 +332,13 @@ class MeasureEngine:
             self._month_idx[key] = month_index(frame[column])
         return self._month_idx[key]
 
+    def _aggregate(self, measure: BaseMeasure, first: int, last: int) -> tuple[float, int]:
+        """The aggregation over a span of months; periods with the same months share it."""
+        key = (measure.id, first, last)
+        if key not in self._aggregates:
+            self._aggregates[key] = self._base_rows(measure).aggregate(measure.agg, first, last)
+        return self._aggregates[key]
+
     def _base_rows(self, measure: BaseMeasure) -> MonthRows:
         if measure.id in self._rows:
             return self._rows[measure.id]
@@ -349,16 +361,28 @@ class MeasureEngine:
         )
         mask = filter_mask(frame, measure.filters, owner=f"measure {measure.id}")
         months = self._dated(measure.source, date_column, frame)[mask]
-        values = frame[measure.column][mask] if measure.column else None
-        try:
-            rows = MonthRows.build(months, values, measure.agg)
-        except (TypeError, ValueError) as exc:
-            raise MeasureError(
-                f"measure {measure.id}: agg {measure.agg} needs numbers but column "
-                f"{measure.column} of {measure.source} holds {frame[measure.column].dtype}"
-            ) from exc
+        if measure.column is None:
+            rows = MonthRows.build(months, np.ones(months.size), None)
+        else:
+            numbers, codes = self._column(measure, frame)
+            rows = MonthRows.build(months, numbers[mask], None if codes is None else codes[mask])
         self._rows[measure.id] = rows
         return rows
+
+    def _column(self, measure: BaseMeasure, frame: pd.DataFrame) -> tuple[np.ndarray, Any]:
+        """The measure's column as arrays, converted once per dataset, column and use."""
+        assert measure.column is not None
+        use = "codes" if measure.agg == "count_distinct" else measure.agg in NUMERIC_AGGREGATIONS
+        key = (measure.source, measure.column, use)
+        if key not in self._columns:
+            try:
+                self._columns[key] = column_values(frame[measure.column], measure.agg)
+            except (TypeError, ValueError) as exc:
+                raise MeasureError(
+                    f"measure {measure.id}: agg {measure.agg} needs numbers but column "
+                    f"{measure.column} of {measure.source} holds {frame[measure.column].dtype}"
+                ) from exc
+        return self._columns[key]
 
     def _month_end(self, measure: SnapshotMeasure, month: Month) -> float | None:
         """Value of rows active on the last day of `month`; None when that month has no data."""
