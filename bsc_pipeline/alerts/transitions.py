@@ -116,6 +116,8 @@ def plan_events(
     `last_red_alert` maps a measure to the period of its last red or repeat alert, so a still-red
     measure repeats after `spec.alerts.repeat_after_periods`; a measure missing from it is due.
     """
+    if previous.empty:
+        previous = current.iloc[0:0]
     official = _official(spec, current)
     now = official.drop_duplicates("measure_id", keep="last").reset_index(drop=True)
     if now.empty:

@@ -1,0 +1,72 @@
+"""Plan a month's alerts against what the warehouse already published.
+
+Call `plan_month` before `publish_month` replaces the month's rows: the published rows are the
+"previous" statuses (for a restatement, including the old version of the restated month).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bsc_pipeline.alerts.outbox import last_red_alerts
+from bsc_pipeline.alerts.transitions import HISTORY_LENGTH, AlertEvent, plan_events
+from bsc_pipeline.periods import Month
+from bsc_pipeline.spec.models import Spec
+from bsc_pipeline.warehouse.schema import fact_measure_period
+
+HISTORY_COLUMNS = (
+    "measure_id",
+    "period_type",
+    "period",
+    "as_of_month",
+    "is_partial",
+    "is_official",
+    "status",
+    "value",
+    "target",
+    "data_note",
+)
+
+
+def published_history(
+    engine: Engine, month: str, *, months: int = HISTORY_LENGTH * 3
+) -> pd.DataFrame:
+    """Published month and quarter rows of runs up to `month` (included), far enough back for
+    a quarter-close comparison and a trend line."""
+    last = Month.parse(month)
+    first = last.shift(-months)
+    table = fact_measure_period
+    query = (
+        sa.select(*(table.c[name] for name in HISTORY_COLUMNS))
+        .where(
+            table.c.as_of_month >= str(first),
+            table.c.as_of_month <= str(last),
+            table.c.period_type.in_(["month", "quarter"]),
+        )
+        .order_by(table.c.measure_id, table.c.period, table.c.as_of_month)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).mappings().all()
+    return pd.DataFrame([dict(r) for r in rows], columns=list(HISTORY_COLUMNS))
+
+
+def plan_month(
+    engine: Engine,
+    spec: Spec,
+    scored: pd.DataFrame,
+    *,
+    month: str,
+    run_id: str,
+    is_restatement: bool = False,
+) -> list[AlertEvent]:
+    """The events publishing `scored` for `month` creates, given the warehouse's history."""
+    return plan_events(
+        spec,
+        scored,
+        published_history(engine, month),
+        run_id=run_id,
+        is_restatement=is_restatement,
+        last_red_alert=last_red_alerts(engine),
+    )
