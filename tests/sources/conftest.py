@@ -30,12 +30,18 @@ class Landing:
         self.config = root / "sources.yaml"
         self.contracts = contracts
         self.datasets: dict[str, str] = {}
+        self.patterns: dict[str, str] = {}
         self._write_config()
 
     def _write_config(self) -> None:
         lines = ["settle_seconds: 0", "datasets:"]
-        lines += [f"  {ds}: {{mapping: '{m}'}}" for ds, m in self.datasets.items()]
-        if not self.datasets:
+        for ds in sorted({*self.datasets, *self.patterns}):
+            mapping = self.datasets.get(ds, str(MAPPINGS / "demo.yaml"))
+            pattern = self.patterns.get(
+                ds, r"^{dataset}_(?P<month>\d{4}-\d{2})\.(csv|parquet|xlsx)$"
+            )
+            lines.append(f"  {ds}: {{mapping: '{mapping}', file_pattern: '{pattern}'}}")
+        if len(lines) == 2:
             lines[-1] = "datasets: {}"
         self.config.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -49,6 +55,10 @@ class Landing:
         else:
             path = MAPPINGS / mapping
         self.datasets[dataset] = str(path)
+        self._write_config()
+
+    def file_pattern(self, dataset: str, pattern: str) -> None:
+        self.patterns[dataset] = pattern
         self._write_config()
 
     def put(self, dataset: str, name: str, content: str | bytes) -> Path:
