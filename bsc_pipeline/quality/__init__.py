@@ -10,7 +10,7 @@ from bsc_pipeline.quality.gate import (
     run_gate,
 )
 from bsc_pipeline.quality.gx_validator import GXValidator
-from bsc_pipeline.quality.persistence import gate_result_rows, quarantine_rows
+from bsc_pipeline.quality.persistence import dq_result_frame, gate_result_rows, quarantine_rows
 from bsc_pipeline.quality.suites import RowRule, Suite, TableRule, suite_for, suites
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "RowRule",
     "Suite",
     "TableRule",
+    "dq_result_frame",
     "failed_gate",
     "gate_result_rows",
     "quarantine_rows",

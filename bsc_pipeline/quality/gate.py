@@ -210,7 +210,15 @@ def _table_outcomes(
                 requests.append(request)
         else:
             requests.append(_gx_request(rule))
-    answers = {a.rule: a for a in validator.check(frame, suite.dataset, requests)}
+    # GX fingerprints every column of a batch (about a second per million rows, twice per
+    # validation), so it sees only what these rules read: the columns, and the row count.
+    shape_rules = [r for r in requests if r.expectation == "ExpectColumnToExist"]
+    count_rules = [r for r in requests if r not in shape_rules]
+    answers = {
+        a.rule: a
+        for a in validator.check(frame.iloc[:0], f"{suite.dataset}.columns", shape_rules)
+        + validator.check(frame[[]], f"{suite.dataset}.rows", count_rules)
+    }
     outcomes = []
     for rule in suite.table_rules:
         if rule.name in local:

@@ -6,6 +6,7 @@ verdict (severity `ok`, `warning` or `critical`, rows and quarantined rows, the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -14,6 +15,18 @@ from bsc_pipeline.quality.gate import QUARANTINE_COLUMNS, GateResult
 from bsc_pipeline.quality.json_safe import json_safe
 
 GATE_ROW = "gate"
+DQ_RESULT_COLUMNS = [
+    "run_id",
+    "dataset",
+    "month",
+    "expectation",
+    "column",
+    "severity",
+    "passed",
+    "element_count",
+    "unexpected_count",
+    "sample",
+]
 
 
 def gate_result_rows(result: GateResult, run_id: str) -> list[dict[str, Any]]:
@@ -63,3 +76,15 @@ def quarantine_rows(quarantine: pd.DataFrame, run_id: str) -> list[dict[str, Any
         }
         for r in records
     ]
+
+
+def dq_result_frame(results: Iterable[GateResult | Mapping[str, Any]], run_id: str) -> pd.DataFrame:
+    """`dq_result` rows of several gates as one frame; accepts results or their `to_dict()`."""
+    rows = [
+        row
+        for r in results
+        for row in gate_result_rows(
+            r if isinstance(r, GateResult) else GateResult.from_dict(r), run_id
+        )
+    ]
+    return pd.DataFrame(rows, columns=DQ_RESULT_COLUMNS)

@@ -120,7 +120,10 @@ REFERENCE_SOURCES: Mapping[ReferenceName, tuple[str, str]] = {
 def build_suite(contract: DatasetContract) -> Suite:
     """The suite a contract implies, plus the dataset's explicit rules."""
     table: list[TableRule] = [TableRule("row_count")]
-    table += [TableRule("column_present", name) for name in contract.required_columns]
+    table += [
+        TableRule("column_present", name, severity="critical" if col.required else "warning")
+        for name, col in contract.columns.items()
+    ]
     table += [
         TableRule("column_type", name, column_type=col.type)
         for name, col in contract.columns.items()

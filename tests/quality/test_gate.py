@@ -289,6 +289,12 @@ def test_missing_reference_warns_instead_of_failing(clean, validator):
     assert skipped.severity == "warning" and "chart_of_accounts is not available" in skipped.note
 
 
+def test_missing_optional_column_warns(clean, validator, make_context):
+    out = gate("gl_lines", clean["gl_lines"].drop(columns=["memo"]), validator, make_context())
+    assert out.result.passed and out.result.severity == "warning"
+    assert outcome(out.result, "column_present:memo").note == "column 'memo' is missing"
+
+
 def test_frame_without_lineage_still_quarantines(clean, validator, make_context):
     frame = clean["gl_lines"].drop(columns=["_source_file", "_source_line"])
     frame.loc[0, "account"] = "9999"
