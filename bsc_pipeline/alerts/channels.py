@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import smtplib
+import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping
@@ -62,6 +63,8 @@ class SmtpConfig:
     starttls: bool = False
     sender: str = "bsc-pipeline@localhost"
     timeout: float = DEFAULT_TIMEOUT
+    ca_file: str | None = None
+    """Extra CA bundle to verify the server's STARTTLS certificate (a private CA)."""
 
     def __repr__(self) -> str:
         # The dataclass repr would print the password into any log or traceback.
@@ -86,6 +89,7 @@ class SmtpConfig:
             password=env.get("BSC_SMTP_PASSWORD") or None,
             starttls=env.get("BSC_SMTP_STARTTLS", "").strip().lower() in _TRUE,
             sender=env.get("BSC_ALERT_FROM") or cls.sender,
+            ca_file=env.get("BSC_SMTP_CA_FILE") or None,
         )
 
 
@@ -119,7 +123,7 @@ class EmailChannel:
                 self.config.host, self.config.port, timeout=self.config.timeout
             ) as smtp:
                 if self.config.starttls:
-                    smtp.starttls()
+                    smtp.starttls(context=ssl.create_default_context(cafile=self.config.ca_file))
                 if self.config.user and self.config.password:
                     smtp.login(self.config.user, self.config.password)
                 smtp.send_message(mail)
@@ -132,6 +136,14 @@ class EmailChannel:
         except smtplib.SMTPResponseException as exc:
             detail = scrub(f"SMTP {exc.smtp_code}: {_decode(exc.smtp_error)}", secrets)
             raise DeliveryError(detail, retryable=exc.smtp_code < 500) from None
+        except ssl.SSLCertVerificationError as exc:
+            detail = f"the server's certificate is not trusted ({exc.verify_message}); " + (
+                "set BSC_SMTP_CA_FILE to its CA bundle"
+            )
+            raise DeliveryError(detail, retryable=False) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            detail = f"{exc}: unset BSC_SMTP_STARTTLS or enable it on the server"
+            raise DeliveryError(detail, retryable=False) from None
         except (smtplib.SMTPException, OSError) as exc:
             detail = scrub(f"{type(exc).__name__}: {exc}", secrets)
             raise DeliveryError(detail, retryable=True) from None

@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import json
 import shutil
 import socket
+import ssl
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -70,14 +75,64 @@ class SmtpServer:
     mailbox: Mailbox
     port: int
     auth_port: int
+    tls_port: int
+    ca_file: Path
 
     def config(self, **kw: Any) -> SmtpConfig:
         return SmtpConfig(host="127.0.0.1", port=self.port, sender="bsc@example.test", **kw)
 
 
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that only a client given it as CA will trust."""
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
 @pytest.fixture(scope="session")
-def _smtp_session() -> Iterator[SmtpServer]:
+def _smtp_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpServer]:
     mailbox = Mailbox()
+    cert_file, key_file = _self_signed(tmp_path_factory.mktemp("tls"))
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert_file, key_file)
+    tls = Controller(
+        mailbox,
+        hostname="127.0.0.1",
+        port=_free_port(),
+        tls_context=server_tls,
+        require_starttls=True,
+        authenticator=_authenticator(mailbox),
+    )
     plain = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
     authed = Controller(
         mailbox,
@@ -87,11 +142,11 @@ def _smtp_session() -> Iterator[SmtpServer]:
         auth_require_tls=False,
         auth_required=True,
     )
-    plain.start()
-    authed.start()
-    yield SmtpServer(mailbox, plain.port, authed.port)
-    plain.stop()
-    authed.stop()
+    for controller in (plain, authed, tls):
+        controller.start()
+    yield SmtpServer(mailbox, plain.port, authed.port, tls.port, cert_file)
+    for controller in (plain, authed, tls):
+        controller.stop()
 
 
 @pytest.fixture
@@ -106,6 +161,10 @@ class Request:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+
+
+STALL = -1
+"""A scripted status that answers only after the client has timed out."""
 
 
 @dataclass
@@ -132,10 +191,17 @@ def _handler(web: Web) -> type[BaseHTTPRequestHandler]:
             web.requests.append(Request(self.path, headers, body))
             queue = web.script.get(self.path, [])
             status = queue.pop(0) if queue else 200
-            self.send_response(status)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
+            if status == STALL:
+                time.sleep(1.0)  # longer than the client's timeout
+                status = 200
+            try:
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+            except OSError:
+                return
+            with contextlib.suppress(OSError):  # the client may have timed out and left
+                self.wfile.write(b"ok")
 
         def log_message(self, format: str, *args: Any) -> None:
             return

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from bsc_pipeline.alerts import outbox
-from bsc_pipeline.alerts.channels import EmailChannel, WebhookChannel
+from bsc_pipeline.alerts.channels import EmailChannel, SmtpConfig, WebhookChannel
 from bsc_pipeline.alerts.delivery import deliver_pending, notify_pipeline_failure
 from bsc_pipeline.alerts.transitions import plan_events
 from bsc_pipeline.warehouse.schema import alert_delivery, alert_event
@@ -338,3 +338,79 @@ def test_attempt_times_come_from_the_clock(engine, spec, channels, smtp, row, fr
 
     (event,) = outbox.list_events(engine)
     assert [t["attempted_at"] for t in outbox.attempts(engine, event.event_id)] == [fixed]
+
+
+def test_starttls_and_login_deliver_when_the_certificate_is_trusted(engine, spec, smtp, row, frame):
+    publish(engine, spec, frame(row("revenue", "2025-03", "red", 1.0)), EMPTY)
+    config = SmtpConfig(
+        host="127.0.0.1",
+        port=smtp.tls_port,
+        user="alerts",
+        password="s3cret-smtp-pass",
+        starttls=True,
+        ca_file=str(smtp.ca_file),
+    )
+
+    summary = deliver_pending(engine, spec, channels=[EmailChannel(config)], backoff_base=FAST)
+
+    assert summary.delivered == 1 and smtp.mailbox.logins == ["alerts"]
+    assert len(smtp.mailbox.mails) == 1
+
+
+def test_starttls_with_an_untrusted_certificate_gives_up_at_once(
+    engine, spec_with, smtp, row, frame
+):
+    spec = spec_with(engineers=None, fallback_owner=None)
+    publish(engine, spec, frame(row("revenue", "2025-03", "red", 1.0)), EMPTY)
+    config = SmtpConfig(host="127.0.0.1", port=smtp.tls_port, starttls=True)
+
+    summary = deliver_pending(engine, spec, channels=[EmailChannel(config)], backoff_base=FAST)
+
+    assert summary.failed_attempts == 1 and summary.dead == 1 and not smtp.mailbox.mails
+    (event,) = outbox.list_events(engine)
+    (attempt,) = outbox.attempts(engine, event.event_id)
+    assert "BSC_SMTP_CA_FILE" in attempt["detail"]
+
+
+def test_smtp_config_from_the_environment():
+    config = SmtpConfig.from_env(
+        {
+            "BSC_SMTP_HOST": "mail.example.test",
+            "BSC_SMTP_PORT": "587",
+            "BSC_SMTP_USER": "u",
+            "BSC_SMTP_PASSWORD": "p4ss-word",
+            "BSC_SMTP_STARTTLS": "true",
+            "BSC_ALERT_FROM": "bsc@example.test",
+        }
+    )
+    assert config is not None
+    assert (config.host, config.port, config.user, config.starttls, config.sender) == (
+        "mail.example.test",
+        587,
+        "u",
+        True,
+        "bsc@example.test",
+    )
+    assert "p4ss-word" not in repr(config)
+    assert SmtpConfig.from_env({}) is None
+    with pytest.raises(ValueError, match="BSC_SMTP_PORT"):
+        SmtpConfig.from_env({"BSC_SMTP_HOST": "h", "BSC_SMTP_PORT": "smtp"})
+
+
+def test_a_timeout_is_retried_with_growing_waits(engine, spec, web, row, frame, monkeypatch):
+    monkeypatch.setenv("BSC_TEST_CRM_WEBHOOK", web.url("/slow"))
+    web.script["/slow"] = [-1, 502]  # stall past the timeout, then a bad gateway, then 200
+    publish(engine, spec, frame(row("pipeline_coverage", "2025-03", "held")), EMPTY)
+    channel = WebhookChannel(timeout=0.3)
+
+    summary = deliver_pending(engine, spec, channels=[channel], backoff_base=0.2)
+
+    assert summary.delivered == 1 and summary.failed_attempts == 2
+    (event,) = outbox.list_events(engine)
+    tries = outbox.attempts(engine, event.event_id)
+    assert [t["outcome"] for t in tries] == ["error", "error", "ok"]
+    assert "timed out" in tries[0]["detail"]
+    # Backoff: 0.2 s after the first failure, 0.4 s after the second (plus the send times).
+    first_gap = (tries[1]["attempted_at"] - tries[0]["attempted_at"]).total_seconds()
+    second_gap = (tries[2]["attempted_at"] - tries[1]["attempted_at"]).total_seconds()
+    assert first_gap >= 0.2 and second_gap >= 0.4
