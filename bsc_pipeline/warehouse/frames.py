@@ -52,7 +52,8 @@ def canonical(
         series = frame[name].reset_index(drop=True)
         try:
             if kind == "date":
-                out[name] = pd.to_datetime(series).dt.normalize().astype("datetime64[ns]")
+                dates = pd.to_datetime(series, format="ISO8601")
+                out[name] = dates.dt.normalize().astype("datetime64[ns]")
             elif kind == "timestamp":
                 out[name] = pd.to_datetime(series, utc=True)
             elif kind == "float":

@@ -28,6 +28,15 @@ from bsc_pipeline.warehouse.engine import WRITE_OPTION
 from bsc_pipeline.warehouse.errors import PeriodClosedError, PublishInputError
 from bsc_pipeline.warehouse.frames import canonical, changed_mask, read_table, records
 
+ALLOWED_VALUES: dict[str, frozenset[str]] = {
+    "period_type": frozenset({"month", "quarter", "fiscal_year", "ytd", "ttm"}),
+    "status": frozenset({"green", "amber", "red", "no_data", "held"}),
+    "data_state": frozenset({"complete", "partial", "held", "no_data"}),
+    "trend": frozenset({"up", "down", "flat"}),
+    "threshold_basis": frozenset({"relative", "absolute"}),
+}
+"""Codes the views and alerts rely on (docs/architecture.md); anything else is refused."""
+
 HISTORY_COLUMNS = ("value", "target", "status", "score", "data_state")
 """What a history row keeps; a new row is written when `value` or `status` changes."""
 
@@ -173,6 +182,7 @@ def _measure_rows(measures: pd.DataFrame, month: str) -> pd.DataFrame:
         measures, schema.fact_measure_period, schema.MEASURE_FACT_COLUMNS, "scored measures"
     )
     _check_month_and_keys(frame, month, schema.MEASURE_FACT_KEY, "scored measures")
+    _check_codes(frame, "scored measures")
     return frame
 
 
@@ -195,7 +205,21 @@ def _rollup_rows(rollups: pd.DataFrame, month: str) -> pd.DataFrame:
         axis=1,
     )
     _check_month_and_keys(frame, month, ("level", "node_id", "period_type", "period"), "roll-ups")
+    _check_codes(frame, "roll-ups")
     return frame
+
+
+def _check_codes(frame: pd.DataFrame, what: str) -> None:
+    for column, allowed in ALLOWED_VALUES.items():
+        if column not in frame.columns:
+            continue
+        seen = frame[column].dropna()
+        wrong = sorted(set(seen[~seen.isin(allowed)]))
+        if wrong:
+            raise PublishInputError(
+                f"{what}: column {column!r} has value(s) {wrong[:5]}; expected one of "
+                f"{sorted(allowed)}"
+            )
 
 
 def _check_month_and_keys(frame: pd.DataFrame, month: str, key: Sequence[str], what: str) -> None:
@@ -342,16 +366,14 @@ def _append_history(
         _HISTORY_TRIGGERS,
     )
     restated = ~first & differs
-    rows = merged.loc[first | restated, [*key, *HISTORY_COLUMNS]].reset_index(drop=True)
-    if rows.empty:
+    chosen = merged.loc[first | restated].reset_index(drop=True)
+    if chosen.empty:
         return 0, 0
-    reasons = pd.Series("restatement", index=rows.index, dtype="string")
-    reasons[first[first | restated].to_numpy()] = "first_publication"
-    rows = rows.assign(
-        reason=reasons,
-        restatement_reason=pd.Series(
-            [restatement_reason if r == "restatement" else None for r in reasons],
-            dtype="string",
+    is_first = chosen["_merge"] == "left_only"
+    rows = chosen[[*key, *HISTORY_COLUMNS]].assign(
+        reason=is_first.map({True: "first_publication", False: "restatement"}).astype("string"),
+        restatement_reason=pd.Series(restatement_reason, index=chosen.index, dtype="string").mask(
+            is_first
         ),
         run_id=run_id,
         published_at=pd.Timestamp(now),

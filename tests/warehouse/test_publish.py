@@ -195,6 +195,11 @@ def test_dimensions_follow_the_spec_and_keep_removed_ids(engine, publish_args, s
         (lambda f: f.assign(as_of_month="2025-01"), "as_of_month == 2025-02"),
         (lambda f: pd.concat([f, f.head(1)]), "duplicate rows"),
         (lambda f: f.replace({"measure_id": {"churn_rate": "unknown"}}), "not in the spec"),
+        (
+            lambda f: f.replace({"status": {"green": "GREEN"}}),
+            r"'status' has value\(s\) \['GREEN'\]",
+        ),
+        (lambda f: f.assign(period_start="not a date"), "'period_start' does not convert"),
     ],
 )
 def test_frames_that_do_not_fit_are_refused_before_anything_is_written(
