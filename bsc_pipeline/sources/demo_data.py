@@ -574,7 +574,7 @@ class _Generator:
         for i, month in enumerate(months):
             if month.month == 1 and 0 < i < len(self.calendar):
                 anchor, base = i - 1, self.revenue_actual[i - 1]
-            plan[i] = base * 1.016 ** (i - anchor)
+            plan[i] = base * 1.013 ** (i - anchor)
         shares = {
             "4000": -0.93, "4100": -0.08, "4900": 0.01, "5000": 0.12, "5100": 0.17,
             "5150": 0.01, "5200": 0.055, "6100": 0.30, "6200": 0.05, "6300": 0.011,
