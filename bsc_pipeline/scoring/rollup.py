@@ -129,9 +129,8 @@ def _level(
         keys, how="cross"
     )
     sums = every_parent.merge(sums.reset_index(), on=group, how="left")
-    sums[["weight", "weight_with_data", "weighted_score", "children", "children_with_data"]] = sums[
-        ["weight", "weight_with_data", "weighted_score", "children", "children_with_data"]
-    ].fillna(0)
+    totals = list(sums.columns.difference(group))
+    sums[totals] = sums[totals].fillna(0)
     with np.errstate(divide="ignore", invalid="ignore"):
         score = np.where(
             sums["weight_with_data"] > 0, sums["weighted_score"] / sums["weight_with_data"], np.nan

@@ -57,13 +57,14 @@ _ABS_TOL = 1e-12
 def score_measures(
     spec: Spec, values: pd.DataFrame, *, trend_tolerance: float = TREND_TOLERANCE
 ) -> pd.DataFrame:
-    """Add status, score, variance, variance_pct, trend and is_official to measure values.
+    """Scorecard rows of `values` with status, score, variance(_pct), trend and is_official.
 
-    Component rows (measures without an objective) are kept with a null status and score.
+    Component rows (measures without an objective) are dropped: they have no status to publish.
     """
     require_columns(values, VALUE_COLUMNS, "measure values")
     require_known_measures(values["measure_id"], spec, "measure values")
     attrs = measure_attributes(spec)
+    values = values[values["measure_id"].astype(object).map(attrs["objective"]).notna()]
     ids = values["measure_id"].astype(object)
     direction = ids.map(attrs["direction"]).to_numpy(dtype=object)
     basis = _threshold_basis(values)
@@ -81,14 +82,12 @@ def score_measures(
     state = values["data_state"].astype(object).to_numpy()
     held = state == "held"
     no_data = ~held & ((state == "no_data") | ~rating.ratable)
-    scored = ids.map(attrs["objective"]).notna().to_numpy()
-
     status = first_match(
-        [~scored, held, no_data, rating.is_green, rating.is_amber],
-        [None, "held", "no_data", "green", "amber"],
+        [held, no_data, rating.is_green, rating.is_amber],
+        ["held", "no_data", "green", "amber"],
         default="red",
     )
-    rated = scored & ~held & ~no_data
+    rated = ~held & ~no_data
 
     out = values.copy()
     out["status"] = pd.Series(status, index=values.index, dtype=object)

@@ -249,19 +249,18 @@ def test_range_without_high_end_is_no_data(make_spec, make_values):
     assert np.isnan(row["variance"])
 
 
-def test_component_rows_are_kept_without_status(make_spec, make_values):
+def test_component_rows_are_dropped(make_spec, make_values):
     spec = make_spec({"m": {}, "part": {"objective": None}})
     rows = score_measures(
         spec,
         make_values(
-            {"measure_id": "m", "value": 100.0, "target": 100.0},
             {"measure_id": "part", "value": 5.0, "target": 4.0},
+            {"measure_id": "m", "value": 100.0, "target": 100.0},
         ),
     )
-    assert rows["status"].iloc[0] == "green"
-    assert pd.isna(rows["status"].iloc[1])
-    assert np.isnan(rows["score"].iloc[1])
-    assert rows["variance"].iloc[1] == pytest.approx(1.0)
+    assert rows["measure_id"].tolist() == ["m"]
+    assert rows.index.tolist() == [1]
+    assert rows["status"].tolist() == ["green"]
 
 
 def test_variance_and_variance_pct(make_spec, make_values):
