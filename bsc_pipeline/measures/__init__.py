@@ -1,5 +1,6 @@
 """Measure engine: actuals, comparisons and targets per measure × period of a monthly run."""
 
+from bsc_pipeline.measures.dependencies import MeasureGraph, measure_sources
 from bsc_pipeline.measures.engine import (
     MEASURE_VALUE_COLUMNS,
     Evaluation,
@@ -15,6 +16,7 @@ from bsc_pipeline.measures.targets import (
     ResolvedTarget,
     TargetBook,
     TargetsFileError,
+    load_targets,
     read_targets_file,
 )
 
@@ -26,6 +28,7 @@ __all__ = [
     "FrameLoader",
     "MeasureEngine",
     "MeasureError",
+    "MeasureGraph",
     "ResolvedTarget",
     "StagedData",
     "TargetBook",
@@ -34,5 +37,7 @@ __all__ = [
     "compute_measure_values",
     "dataset_infos",
     "filter_mask",
+    "load_targets",
+    "measure_sources",
     "read_targets_file",
 ]

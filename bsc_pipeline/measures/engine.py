@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 import numpy as np
@@ -23,12 +22,13 @@ from bsc_pipeline.measures.aggregations import (
     column_values,
     month_index,
 )
+from bsc_pipeline.measures.dependencies import MeasureGraph
 from bsc_pipeline.measures.errors import MeasureError
 from bsc_pipeline.measures.filters import filter_columns, filter_mask
 from bsc_pipeline.measures.loading import FrameLoader, StagedData, dataset_infos
 from bsc_pipeline.measures.targets import TargetBook
 from bsc_pipeline.periods import FiscalCalendar, Month, Period, month_range
-from bsc_pipeline.spec.formula import Formula, evaluate, parse_formula
+from bsc_pipeline.spec.formula import evaluate
 from bsc_pipeline.spec.models import (
     BaseMeasure,
     BudgetTarget,
@@ -124,9 +124,8 @@ class MeasureEngine:
         self.as_of = as_of
         self.calendar = FiscalCalendar(spec.scorecard.fiscal_year_start_month)
         self.data = StagedData(loader, dataset_infos(contracts))
-        self.measures: dict[str, Measure] = {m.id: m for m in spec.measures}
-        self.formulas = {m.id: _parse(m) for m in spec.measures if isinstance(m, DerivedMeasure)}
-        self.order = self._topological_order()
+        self.graph = MeasureGraph.from_spec(spec)
+        self.measures: dict[str, Measure] = self.graph.measures
         self.horizon = self._horizon()
         self._memo: dict[tuple[str, tuple[int, int, int]], Evaluation] = {}
         self._rows: dict[str, MonthRows] = {}
@@ -165,10 +164,18 @@ class MeasureEngine:
         offset = period.first.index - window.period.first.index
         return Window.of(period, window.through.shift(offset))
 
+    def comparison(self, measure_id: str, window: Window, versus: str) -> float:
+        """The measure over the comparison window; NaN unless that window's data is whole.
+
+        A trailing twelve months of which nine were never staged is not last year's figure.
+        """
+        base = self.evaluate(measure_id, self.prior(window, versus))
+        return NAN if base.gaps else base.value
+
     def _row(self, measure_id: str, window: Window, targets: TargetBook) -> dict[str, Any]:
         result = self.evaluate(measure_id, window)
         period = window.period
-        prior_year = self.evaluate(measure_id, self.prior(window, "prior_year")).value
+        prior_year = self.comparison(measure_id, window, "prior_year")
         target = targets.resolve(
             measure_id,
             period,
@@ -195,9 +202,7 @@ class MeasureEngine:
             "green_bound": target.green_bound,
             "amber_bound": target.amber_bound,
             "threshold_basis": target.threshold_basis,
-            "prior_period_value": self.evaluate(
-                measure_id, self.prior(window, "prior_period")
-            ).value,
+            "prior_period_value": self.comparison(measure_id, window, "prior_period"),
             "prior_year_value": prior_year,
             "data_state": state,
             "data_note": "; ".join(notes) if notes else None,
@@ -227,7 +232,7 @@ class MeasureEngine:
         else:
             missing = [m for m in months if not self.data.has_month(source, str(m))]
             staged = len(missing) < len(months)
-            gaps = tuple(f"not staged: {source} {m}" for m in missing)
+            gaps = _not_staged(source, missing)
         if not staged:
             why = f"no data staged: {source} {_span(months)}"
             return Evaluation(NAN, held=held, gaps=gaps, reason=why)
@@ -261,22 +266,26 @@ class MeasureEngine:
         held = self._held(measure.source, months)
         ends = [(m, self._month_end(measure, m)) for m in months]
         with_data = [(m, v) for m, v in ends if v is not None]
-        gaps = [f"not staged: {measure.source} {m}" for m, v in ends if v is None]
+        missing = [m for m, v in ends if v is None]
         if not with_data:
             why = f"no data staged: {measure.source} {_span(months)}"
-            return Evaluation(NAN, held=held, gaps=tuple(gaps), reason=why)
+            return Evaluation(NAN, held=held, gaps=_not_staged(measure.source, missing), reason=why)
+        gaps: list[str] = []
         if measure.rollup == "period_end":
+            # Earlier month ends do not enter a period-end value, so only a missing end matters.
             last, value = with_data[-1]
             if last != months[-1]:
+                gaps.extend(_not_staged(measure.source, [m for m in missing if m > last]))
                 gaps.append(f"period-end value taken at the end of {last}")
         else:
+            gaps.extend(_not_staged(measure.source, missing))
             present = [v for _, v in with_data if not math.isnan(v)]
             value = sum(present) / len(present) if present else NAN
         reason = None if not math.isnan(value) else "no rows active at month end"
         return Evaluation(value, value, NAN, held, tuple(gaps), reason)
 
     def _derived(self, measure: DerivedMeasure, window: Window) -> Evaluation:
-        formula = self.formulas[measure.id]
+        formula = self.graph.formulas[measure.id]
         inputs = {name: self.evaluate(name, window) for name in sorted(formula.names)}
         result = evaluate(formula, {name: e.value for name, e in inputs.items()})
         value = float(result) if not isinstance(result, pd.Series) else NAN
@@ -295,11 +304,15 @@ class MeasureEngine:
         base_window = self.prior(window, measure.versus)
         current = self.evaluate(measure.of, window)
         base = self.evaluate(measure.of, base_window)
-        held, gaps = _merge(current, base)
+        held, _ = _merge(current, base)
+        gaps = current.gaps
         label = base_window.period.label
+        versus = measure.versus.replace("_", " ")
         reason = None
         if math.isnan(base.value):
-            reason = f"no {measure.versus.replace('_', ' ')} value of {measure.of} ({label})"
+            reason = f"no {versus} value of {measure.of} ({label})"
+        elif base.gaps:
+            reason = f"{versus} value of {measure.of} ({label}) is incomplete: {base.gaps[0]}"
         elif measure.change_as == "percent" and base.value == 0:
             reason = f"zero base: {measure.of} was 0 in {label}"
         elif math.isnan(current.value):
@@ -416,51 +429,15 @@ class MeasureEngine:
             return NAN, f"no {BUDGET_DATASET} rows for {window.period.label}"
         return float(amounts.sum()) * rule.scale, None
 
-    def _topological_order(self) -> list[str]:
-        graph: dict[str, set[str]] = {}
-        for m in self.spec.measures:
-            deps = _dependencies(m, self.formulas)
-            unknown = sorted(d for d in deps if d not in self.measures)
-            if unknown:
-                raise MeasureError(f"measure {m.id}: refers to unknown measure(s) {unknown}")
-            graph[m.id] = deps
-        try:
-            return list(TopologicalSorter(graph).static_order())
-        except CycleError as exc:
-            raise MeasureError(f"measures depend on each other in a cycle: {exc.args[1]}") from exc
-
     def _horizon(self) -> Month:
         """Earliest month any evaluation of this run can reach (comparisons of comparisons)."""
-        depth: dict[str, int] = {}
-        for mid in self.order:
-            m = self.measures[mid]
-            below = max((depth[d] for d in _dependencies(m, self.formulas)), default=0)
-            depth[mid] = below + (1 if isinstance(m, ChangeMeasure) else 0)
-        levels = 1 + max(depth.values(), default=0)
+        levels = 1 + self.graph.change_depth()
         windows = [Window.of(p, self.as_of) for p in self.calendar.periods_for(self.as_of)]
         earliest = min(w.period.first for w in windows)
         for _ in range(levels):
             windows = [self.prior(w, v) for w in windows for v in ("prior_period", "prior_year")]
             earliest = min(earliest, *(w.period.first for w in windows))
         return earliest
-
-
-def _parse(measure: DerivedMeasure) -> Formula:
-    try:
-        return parse_formula(measure.formula)
-    except ValueError as exc:
-        raise MeasureError(f"measure {measure.id}: {exc}") from exc
-
-
-def _dependencies(measure: Measure, formulas: Mapping[str, Formula]) -> set[str]:
-    match measure:
-        case RatioMeasure():
-            return {measure.numerator, measure.denominator}
-        case DerivedMeasure():
-            return set(formulas[measure.id].names)
-        case ChangeMeasure():
-            return {measure.of}
-    return set()
 
 
 def _require_columns(owner: str, dataset: str, frame: pd.DataFrame, columns: list[str]) -> None:
@@ -502,6 +479,19 @@ def _merge(*parts: Evaluation) -> tuple[tuple[str, ...], tuple[str, ...]]:
     held = tuple(dict.fromkeys(n for p in parts for n in p.held))
     gaps = tuple(dict.fromkeys(n for p in parts for n in p.gaps))
     return held, gaps
+
+
+def _not_staged(dataset: str, months: list[Month]) -> tuple[str, ...]:
+    """One note naming the missing months as runs: `not staged: gl_lines 2023-04..2023-12`."""
+    if not months:
+        return ()
+    runs: list[list[Month]] = []
+    for month in months:
+        if runs and runs[-1][-1].shift(1) == month:
+            runs[-1].append(month)
+        else:
+            runs.append([month])
+    return (f"not staged: {dataset} {', '.join(_span(run) for run in runs)}",)
 
 
 def _span(months: list[Month]) -> str:

@@ -195,3 +195,8 @@ def read_targets_file(path: Path, measure_ids: set[str]) -> dict[tuple[str, str]
     if problems:
         raise TargetsFileError("\n".join(problems))
     return rows
+
+
+def load_targets(spec: Spec, targets_file: Path | str | None = None) -> TargetBook:
+    """The spec's target rules with the finance targets file (if any) on top."""
+    return TargetBook.from_spec(spec, targets_file)

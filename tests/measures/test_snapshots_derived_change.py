@@ -184,8 +184,33 @@ def test_change_vs_prior_year_in_percent_and_absolute(loader, spec_of, contracts
     assert row(frame, "revenue_mom", "month")["value"] == pytest.approx(200.0)
     # February's own change needs January, which was never staged.
     assert math.isnan(row(frame, "revenue_mom", "month")["prior_period_value"])
-    # Q1 2025 (300) vs Q1 2024 (200): the change is over the period, not summed from months.
-    assert row(frame, "revenue_yoy", "quarter")["value"] == pytest.approx(50.0)
+    # Q1 2024 has only March staged: a base that is not whole gives no change at all.
+    quarter = row(frame, "revenue_yoy", "quarter")
+    assert math.isnan(quarter["value"])
+    assert "prior year value of revenue (FY2024-Q1) is incomplete" in quarter["data_note"]
+    assert "not staged: sales 2024-01..2024-02" in quarter["data_note"]
+    assert math.isnan(row(frame, "revenue", "quarter")["prior_year_value"])
+
+
+def test_change_over_a_quarter_is_of_the_quarters_not_summed_from_months(
+    loader, spec_of, contracts, row
+):
+    for month, amount in (
+        ("2024-01", 40.0),
+        ("2024-02", 60.0),
+        ("2024-03", 200.0),
+        ("2025-01", 100.0),
+        ("2025-02", 50.0),
+        ("2025-03", 250.0),
+    ):
+        stage_sales(loader, month, amount, 0.0)
+    change = {"id": "revenue_yoy", "name": "YoY", "unit": "%", "kind": "change", "of": "revenue"}
+    frame = compute_measure_values(
+        spec_of([REVENUE, change]), "2025-03", loader, contracts=contracts
+    )
+    # Q1 2025 = 400 vs Q1 2024 = 300: +33.3 %; the monthly changes were +150 %, -17 %, +25 %.
+    assert row(frame, "revenue_yoy", "quarter")["value"] == pytest.approx(100 / 3)
+    assert row(frame, "revenue", "quarter")["prior_year_value"] == 300
 
 
 def test_change_without_a_base_or_with_a_zero_base_has_no_value(loader, spec_of, contracts, row):

@@ -53,8 +53,9 @@ def test_prior_year_factor_target(loader, spec_of, contracts, row):
     measure = {**REVENUE, "target": {"kind": "prior_year_factor", "factor": 1.1}}
     frame = run(spec_of([measure]), loader, contracts)
     assert row(frame, "revenue", "month")["target"] == pytest.approx(110.0)
-    ttm = row(frame, "revenue", "ttm")  # TTM a year earlier holds only 2024-03
-    assert ttm["target"] == pytest.approx(110.0)
+    ttm = row(frame, "revenue", "ttm")  # TTM a year earlier has 11 months never staged
+    assert math.isnan(ttm["target"])
+    assert "no prior-year value" in ttm["data_note"]
     quarter_q = run(spec_of([measure]), loader, contracts, month="2025-02")
     no_base = row(quarter_q, "revenue", "month")
     assert math.isnan(no_base["target"])

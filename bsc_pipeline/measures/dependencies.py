@@ -1,0 +1,90 @@
+"""Which measures and datasets each measure reads, and an order that computes parts first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
+
+from bsc_pipeline.measures.errors import MeasureError
+from bsc_pipeline.spec.formula import Formula, parse_formula
+from bsc_pipeline.spec.models import (
+    BaseMeasure,
+    ChangeMeasure,
+    DerivedMeasure,
+    Measure,
+    RatioMeasure,
+    SnapshotMeasure,
+    Spec,
+)
+
+
+@dataclass(frozen=True)
+class MeasureGraph:
+    """Measures by id, their parsed formulas, direct inputs and a topological order."""
+
+    measures: dict[str, Measure]
+    formulas: dict[str, Formula]
+    inputs: dict[str, frozenset[str]]
+    order: tuple[str, ...]
+
+    @classmethod
+    def from_spec(cls, spec: Spec) -> MeasureGraph:
+        """Check every reference and refuse cycles before any data is read."""
+        measures = {m.id: m for m in spec.measures}
+        formulas = {m.id: _parse(m) for m in spec.measures if isinstance(m, DerivedMeasure)}
+        inputs = {m.id: frozenset(_inputs(m, formulas)) for m in spec.measures}
+        for measure_id, names in inputs.items():
+            unknown = sorted(n for n in names if n not in measures)
+            if unknown:
+                raise MeasureError(f"measure {measure_id}: refers to unknown measure(s) {unknown}")
+        try:
+            order = tuple(TopologicalSorter(inputs).static_order())
+        except CycleError as exc:
+            raise MeasureError(f"measures depend on each other in a cycle: {exc.args[1]}") from exc
+        return cls(measures, formulas, inputs, order)
+
+    def sources(self, measure_id: str) -> list[str]:
+        """Datasets the measure reads, directly or through its parts, in first-seen order."""
+        seen: dict[str, None] = {}
+        stack, visited = [measure_id], set()
+        while stack:
+            current = stack.pop()
+            if current in visited:
+                continue
+            visited.add(current)
+            measure = self.measures[current]
+            if isinstance(measure, BaseMeasure | SnapshotMeasure):
+                seen.setdefault(measure.source)
+            stack.extend(sorted(self.inputs[current], reverse=True))
+        return list(seen)
+
+    def change_depth(self) -> int:
+        """Longest chain of change measures: how many comparisons deep a run can reach."""
+        depth: dict[str, int] = {}
+        for measure_id in self.order:
+            below = max((depth[d] for d in self.inputs[measure_id]), default=0)
+            depth[measure_id] = below + isinstance(self.measures[measure_id], ChangeMeasure)
+        return max(depth.values(), default=0)
+
+
+def measure_sources(spec: Spec, measure_id: str) -> list[str]:
+    """Datasets a measure of the spec reads (e.g. to tell their owner it is held)."""
+    return MeasureGraph.from_spec(spec).sources(measure_id)
+
+
+def _parse(measure: DerivedMeasure) -> Formula:
+    try:
+        return parse_formula(measure.formula)
+    except ValueError as exc:
+        raise MeasureError(f"measure {measure.id}: {exc}") from exc
+
+
+def _inputs(measure: Measure, formulas: dict[str, Formula]) -> set[str]:
+    match measure:
+        case RatioMeasure():
+            return {measure.numerator, measure.denominator}
+        case DerivedMeasure():
+            return set(formulas[measure.id].names)
+        case ChangeMeasure():
+            return {measure.of}
+    return set()
