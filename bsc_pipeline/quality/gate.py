@@ -26,6 +26,7 @@ from bsc_pipeline.quality.suites import (
     VOLUME_HIGH,
     VOLUME_LOW,
     VOLUME_WINDOW,
+    ReferenceName,
     RowRule,
     Suite,
     TableRule,
@@ -52,9 +53,9 @@ class GateContext:
     references: Mapping[str, pd.DataFrame | None] = field(default_factory=dict)
     recent_volumes: list[int] = field(default_factory=list)
 
-    def known_values(self, reference: str) -> pd.Series | None:
+    def known_values(self, reference: ReferenceName) -> pd.Series | None:
         """The values a reference allows (e.g. every department of an employee), or None."""
-        dataset, column = REFERENCE_SOURCES[reference]  # type: ignore[index]
+        dataset, column = REFERENCE_SOURCES[reference]
         frame = self.references.get(dataset)
         if frame is None or column not in frame.columns:
             return None
@@ -151,14 +152,13 @@ def run_gate(
     suite = suite_for(dataset, contracts_path)
     period = Month.parse(month)
     table = _table_outcomes(suite, frame, context, validator or GXValidator())
-    unusable = {o.column for o in table if not o.passed and o.name.startswith("column_")}
+    unusable = _unusable_columns(table)
     row_outcomes: list[ExpectationOutcome] = []
     failures: list[tuple[RowRule, RowFailures]] = []
     for rule in suite.row_rules:
-        if any(c in unusable or c not in frame.columns for c in rule.needs):
-            row_outcomes.append(
-                _not_run(rule, len(frame), "a column it reads is missing or mistyped")
-            )
+        blocked = [c for c in rule.needs if c in unusable or c not in frame.columns]
+        if blocked:
+            row_outcomes.append(_not_run(rule, len(frame), blocked, unusable))
             continue
         known = context.known_values(rule.reference) if rule.reference else None
         if rule.reference and known is None:
@@ -328,10 +328,24 @@ def _row_outcome(rule: RowRule, found: RowFailures, rows: int) -> ExpectationOut
     )
 
 
-def _not_run(rule: RowRule, rows: int, why: str) -> ExpectationOutcome:
-    return ExpectationOutcome(
-        rule.name, rule.columns[0], rule.severity, False, rows, None, [], f"not run: {why}"
-    )
+def _unusable_columns(table: list[ExpectationOutcome]) -> dict[str, str]:
+    """Columns missing or mistyped, with the worst severity of the schema rules they failed."""
+    unusable: dict[str, str] = {}
+    for o in table:
+        if o.column is not None and not o.passed:
+            worst = "critical" in (o.severity, unusable.get(o.column))
+            unusable[o.column] = "critical" if worst else o.severity
+    return unusable
+
+
+def _not_run(
+    rule: RowRule, rows: int, blocked: list[str], unusable: dict[str, str]
+) -> ExpectationOutcome:
+    """A rule on a missing optional column only warns; anything else holds the month."""
+    causes = [unusable.get(c, "critical") for c in blocked]
+    severity = "critical" if rule.severity == "critical" and "critical" in causes else "warning"
+    note = f"not run: column {', '.join(blocked)} is missing or mistyped"
+    return ExpectationOutcome(rule.name, rule.columns[0], severity, False, rows, None, [], note)
 
 
 def _reference_missing(rule: RowRule, rows: int) -> ExpectationOutcome:

@@ -295,6 +295,14 @@ def test_missing_optional_column_warns(clean, validator, make_context):
     assert outcome(out.result, "column_present:memo").note == "column 'memo' is missing"
 
 
+def test_missing_optional_column_only_warns_for_its_rules(clean, validator, make_context):
+    out = gate("tickets", clean["tickets"].drop(columns=["resolved_at"]), validator, make_context())
+    assert out.result.passed and out.result.severity == "warning"
+    skipped = outcome(out.result, "not_before:resolved_at")
+    assert (skipped.passed, skipped.severity) == (False, "warning")
+    assert skipped.note == "not run: column resolved_at is missing or mistyped"
+
+
 def test_frame_without_lineage_still_quarantines(clean, validator, make_context):
     frame = clean["gl_lines"].drop(columns=["_source_file", "_source_line"])
     frame.loc[0, "account"] = "9999"
