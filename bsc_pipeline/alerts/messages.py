@@ -206,7 +206,7 @@ def _actual_line(p: dict[str, Any]) -> str:
     if p.get("variance") is not None:
         details.append(f"variance {_signed(p['variance'], p)}")
     if p.get("variance_pct") is not None:
-        details.append(f"{p['variance_pct']:+.1%}")
+        details.append(f"{p['variance_pct']:+.1f} % of target")
     if p.get("trend"):
         details.append(f"trend {p['trend']}")
     return f"{line} ({', '.join(details)})." if details else f"{line}."

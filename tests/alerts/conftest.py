@@ -369,7 +369,7 @@ def _row(
         "value": value,
         "target": target,
         "variance": variance,
-        "variance_pct": None if variance is None or not target else variance / target,
+        "variance_pct": None if variance is None or not target else variance / abs(target) * 100,
         "trend": trend,
         "is_official": not is_partial,
         "data_note": data_note,

@@ -20,7 +20,7 @@ def red_event(**payload):
         "target": 35.0,
         "target_high": None,
         "variance": -3.75,
-        "variance_pct": -0.10714,
+        "variance_pct": -10.714,
         "trend": "down",
         "previous_period": "2025-02",
         "history": [
@@ -65,7 +65,7 @@ def test_digest_names_measure_period_actual_target_variance_trend_and_links():
 
     text = message.text
     assert "RED: Gross margin — 2025-03" in text
-    assert "Actual 31.2 % vs target 35.0 % (variance -3.8 %, -10.7%, trend down)" in text
+    assert "Actual 31.2 % vs target 35.0 % (variance -3.8 %, -10.7 % of target, trend down)" in text
     assert "Recent periods: 2025-02 34.0 % (amber); 2025-03 31.2 % (red)" in text
     assert "Why — drivers: Discount rate is red, 12.0, lag 1 mo" in text
     assert "Puts at risk — outcomes: EBITDA is amber" in text

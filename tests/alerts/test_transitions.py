@@ -234,3 +234,50 @@ def test_owner_without_contact_is_still_the_recipient_and_missing_owner_falls_ba
 def test_dedup_key_shares_red_between_red_and_repeat():
     assert dedup_key("revenue", "2025-03", "repeat") == dedup_key("revenue", "2025-03", "red")
     assert dedup_key("revenue", "2025-03", "recovery") == "revenue/2025-03/recovery"
+
+
+def test_plans_from_frames_scored_by_the_scoring_package(spec):
+    from bsc_pipeline.scoring.status import score_measures
+
+    def values(measure_id, period_type, period, end, value, target, partial=False):
+        return {
+            "measure_id": measure_id,
+            "period_type": period_type,
+            "period": period,
+            "period_start": pd.Timestamp("2025-01-01"),
+            "period_end": pd.Timestamp(end),
+            "as_of_month": "2025-03",
+            "is_partial": partial,
+            "value": value,
+            "target": target,
+            "target_high": float("nan"),
+            "green_bound": 1.0,
+            "amber_bound": 0.9,
+            "threshold_basis": "relative",
+            "prior_period_value": float("nan"),
+            "data_state": "complete",
+            "data_note": None,
+        }
+
+    scored = score_measures(
+        spec,
+        pd.DataFrame(
+            [
+                # 800 is below 90 % of 1000: red.
+                values("revenue", "month", "2025-03", "2025-04-01", 800.0, 1000.0),
+                values("revenue", "quarter", "FY2025-Q1", "2025-04-01", 2900.0, 3000.0),
+                # A quarterly measure: its month row is not official, its closed quarter is.
+                values("nps", "month", "2025-03", "2025-04-01", 10.0, 30.0),
+                values("nps", "quarter", "FY2025-Q1", "2025-04-01", 20.0, 30.0),
+            ]
+        ),
+    )
+
+    events = plan_events(spec, scored, EMPTY, run_id="r")
+
+    assert sorted((e.measure_id, e.period, e.kind) for e in events) == [
+        ("nps", "FY2025-Q1", "red"),
+        ("revenue", "2025-03", "red"),
+    ]
+    revenue = next(e for e in events if e.measure_id == "revenue")
+    assert (revenue.payload["variance"], revenue.payload["variance_pct"]) == (-200.0, -20.0)
