@@ -86,6 +86,12 @@ COURSES = np.array(["Product deep dive", "Troubleshooting", "Customer empathy", 
 COURSE_HOURS = np.array([1.0, 2.0, 4.0, 8.0])
 
 
+Rows = dict[str, np.ndarray]
+"""Column arrays of rows being simulated, before they become a table."""
+Sink = Callable[[str, str, pa.Table], None]
+"""Receives (dataset, month, table) for each file."""
+
+
 class DemoDataError(ValueError):
     """Arguments the generator cannot work with."""
 
@@ -150,17 +156,17 @@ def generate_demo(
         raise DemoDataError(f"scale must be a positive number, got {scale}")
     last = Month.parse(end) if end else default_end()
     calendar = month_range(last.shift(-(months - 1)), last)
-    gen = _Generator(calendar, np.random.default_rng(seed), scale, story(months))
-    tables = gen.run()
     out = Path(out)
     files: list[Path] = []
-    rows: dict[str, int] = {}
-    for dataset in DATASETS:
-        for month, table in tables[dataset]:
-            path = out / dataset / f"{dataset}_{month}.csv"
-            _write_csv(table, path)
-            files.append(path)
-            rows[dataset] = rows.get(dataset, 0) + table.num_rows
+    rows: dict[str, int] = dict.fromkeys(DATASETS, 0)
+
+    def write(dataset: str, month: str, table: pa.Table) -> None:
+        path = out / dataset / f"{dataset}_{month}.csv"
+        _write_csv(table, path)
+        files.append(path)
+        rows[dataset] += table.num_rows
+
+    _Generator(calendar, np.random.default_rng(seed), scale, story(months)).run(write)
     return DemoSummary(out, str(calendar[0]), str(last), files, rows)
 
 
@@ -227,37 +233,65 @@ class _Generator:
         self.first_day = _day(calendar[0])
         self.end_second = _day(calendar[-1].shift(1)) * SECONDS_PER_DAY
 
-    def run(self) -> dict[str, list[tuple[str, pa.Table]]]:
-        out: dict[str, list[tuple[str, pa.Table]]] = {d: [] for d in DATASETS}
+    def run(self, sink: Sink) -> None:
+        """Hand every month's files to `sink` as soon as they are complete, then the snapshots.
+
+        Only the rows still open at a month's end are kept, so memory does not grow with months.
+        """
         self._init_customers()
         self._init_employees()
         self.revenue_actual = np.zeros(len(self.calendar))
-        self.ticket_rows: list[dict[str, np.ndarray]] = []
-        self.opp_rows: list[dict[str, np.ndarray]] = []
         self.counters = {"entry": 0, "ticket": 0, "opp": 0, "survey": 0, "train": 0, "pulse": 0}
         opening = np.flatnonzero(np.concatenate(self.cust_created) < self.first_day)
+        open_deals: Rows | None = None
         for back in range(4, 0, -1):  # deals already in the pipeline when the extracts begin
-            self._opportunities_month(0, self.calendar[0].shift(-back), opening)
+            early = self._opportunities_month(0, self.calendar[0].shift(-back), opening)
+            open_deals = _concat_rows(open_deals, early)
+        open_tickets: Rows | None = None
         for t, month in enumerate(self.calendar):
-            active_customers = self._customers_month(t, month)
-            active_staff = self._employees_month(t, month)
-            complaints = self._tickets_month(t, month, active_customers)
-            self._opportunities_month(t, month, active_customers)
             label = str(month)
-            out["gl_lines"].append(
-                (label, self._gl_month(t, month, active_customers, active_staff, complaints))
+            customers = self._customers_month(t, month)
+            staff = self._employees_month(t, month)
+            tickets, complaints = self._tickets_month(t, month, customers)
+            table, open_tickets = self._incremental_month(
+                month, open_tickets, tickets, self._ticket_table
             )
-            out["survey_responses"].append((label, self._survey_month(t, month, active_customers)))
-            out["training"].append((label, self._training_month(t, month, active_staff)))
-            out["engagement"].append((label, self._engagement_month(t, month, active_staff)))
-        out["tickets"] = self._incremental(self.ticket_rows, self._ticket_table)
-        out["opportunities"] = self._incremental(self.opp_rows, self._opportunity_table)
+            sink("tickets", label, table)
+            deals = self._opportunities_month(t, month, customers)
+            table, open_deals = self._incremental_month(
+                month, open_deals, deals, self._opportunity_table
+            )
+            sink("opportunities", label, table)
+            sink("gl_lines", label, self._gl_month(t, month, customers, staff, complaints))
+            sink("survey_responses", label, self._survey_month(t, month, customers))
+            sink("training", label, self._training_month(t, month, staff))
+            sink("engagement", label, self._engagement_month(t, month, staff))
         last = str(self.calendar[-1])
-        out["chart_of_accounts"] = [(last, _chart_table())]
-        out["budget"] = [(last, self._budget_table())]
-        out["accounts"] = [(last, self._accounts_table())]
-        out["employees"] = [(last, self._employees_table())]
-        return out
+        sink("chart_of_accounts", last, _chart_table())
+        sink("budget", last, self._budget_table())
+        sink("accounts", last, self._accounts_table())
+        sink("employees", last, self._employees_table())
+
+    def _incremental_month(
+        self,
+        month: Month,
+        still_open: Rows | None,
+        new: Rows,
+        build: Callable[[Rows, bool], pa.Table],
+    ) -> tuple[pa.Table, Rows]:
+        """The month's file of an incremental dataset, and the rows still open after it.
+
+        A row created this month appears in its open state unless it is also finished this month;
+        every row finished this month appears in its final state. A row never finished stays open.
+        """
+        start, end = _day(month) * SECONDS_PER_DAY, _day(month.shift(1)) * SECONDS_PER_DAY
+        rows = _concat_rows(still_open, new)
+        finished = (rows["done_s"] >= start) & (rows["done_s"] < end)
+        opened = (new["created_s"] >= start) & ~((new["done_s"] >= start) & (new["done_s"] < end))
+        table = pa.concat_tables(
+            [build(_take_rows(new, opened), False), build(_take_rows(rows, finished), True)]
+        )
+        return table, _take_rows(rows, rows["done_s"] >= end)
 
     # customers ----------------------------------------------------------------------------
 
@@ -348,8 +382,8 @@ class _Generator:
 
     # tickets ------------------------------------------------------------------------------
 
-    def _tickets_month(self, t: int, month: Month, customers: np.ndarray) -> int:
-        """Tickets created in `month`; returns how many complaints were raised."""
+    def _tickets_month(self, t: int, month: Month, customers: np.ndarray) -> tuple[Rows, int]:
+        """Tickets created in `month`, and how many of them are complaints."""
         rng = self.rng
         strain = self.story.strain[t]
         n = _count(
@@ -378,28 +412,26 @@ class _Generator:
         account = customers[rng.integers(0, max(customers.size, 1), size=n)]
         month_end = _day(month.shift(1)) * SECONDS_PER_DAY - 1
         first_touch = np.minimum(created + rng.integers(60, 7200, size=n), month_end)
-        self.ticket_rows.append(
-            {
-                "number": self.counters["ticket"] + np.arange(n),
-                "account": account,
-                "created": created,
-                "resolved": resolved,
-                "sla_due": created + np.round(PRIORITY_SLA_HOURS[priority] * 3600).astype(int),
-                "priority": PRIORITIES[priority],
-                "category": category,
-                "open_status": OPEN_STATUSES[rng.integers(0, 4, size=n)],
-                "closed": rng.random(n) < 0.7,
-                "reopens": reopens,
-                "satisfaction": satisfaction,
-                "open_updated": first_touch,
-                "created_s": created,
-                "done_s": resolved,
-            }
-        )
+        rows = {
+            "number": self.counters["ticket"] + np.arange(n),
+            "account": account,
+            "created": created,
+            "resolved": resolved,
+            "sla_due": created + np.round(PRIORITY_SLA_HOURS[priority] * 3600).astype(int),
+            "priority": PRIORITIES[priority],
+            "category": category,
+            "open_status": OPEN_STATUSES[rng.integers(0, 4, size=n)],
+            "closed": rng.random(n) < 0.7,
+            "reopens": reopens,
+            "satisfaction": satisfaction,
+            "open_updated": first_touch,
+            "created_s": created,
+            "done_s": resolved,
+        }
         self.counters["ticket"] += n
-        return int((category == "complaint").sum())
+        return rows, int((category == "complaint").sum())
 
-    def _ticket_table(self, r: dict[str, np.ndarray], final: bool) -> pa.Table:
+    def _ticket_table(self, r: Rows, final: bool) -> pa.Table:
         missing = np.full(r["created"].size, -1)
         return pa.table(
             {
@@ -424,39 +456,36 @@ class _Generator:
 
     # opportunities -----------------------------------------------------------------------
 
-    def _opportunities_month(self, t: int, month: Month, customers: np.ndarray) -> None:
+    def _opportunities_month(self, t: int, month: Month, customers: np.ndarray) -> Rows:
+        """Opportunities created in `month`, with the month they will close in (if any)."""
         rng = self.rng
         n = _count(rng, customers.size * 0.25 * _seasonal(month, 0.15, 11))
         start = _day(month)
         created_day = start + rng.integers(0, _days_in(month), size=n)
         close_day = created_day + rng.integers(5, 120, size=n)
-        close_t = np.searchsorted(
-            np.array([_day(m) for m in self.calendar[1:]] + [np.iinfo(np.int64).max]),
-            close_day,
-            side="right",
-        )
-        in_horizon = close_t < len(self.calendar)
-        d = self.story.disloyalty[np.minimum(close_t, len(self.calendar) - 1)]
+        starts = np.array([_day(m) for m in self.calendar])
+        close_t = np.clip(np.searchsorted(starts, close_day, side="right") - 1, 0, None)
+        in_horizon = close_day < _day(self.calendar[-1].shift(1))
+        d = self.story.disloyalty[close_t]
         won = rng.random(n) < np.clip(0.32 - 0.3 * d, 0.05, 0.6)
         segment = rng.choice(3, size=n, p=SEGMENT_SHARE)
         amount = SEGMENT_MRR[segment] * 6 * rng.lognormal(0.0, 0.5, size=n)
-        self.opp_rows.append(
-            {
-                "number": self.counters["opp"] + np.arange(n),
-                "account": customers[rng.integers(0, max(customers.size, 1), size=n)],
-                "created": created_day,
-                "closed": np.where(in_horizon, close_day, -1),
-                "stage": np.where(won, "won", "lost"),
-                "amount": np.round(amount * 100),
-                "open_updated": created_day * SECONDS_PER_DAY + rng.integers(0, 36_000, size=n),
-                "closed_updated": close_day * SECONDS_PER_DAY + rng.integers(0, 36_000, size=n),
-                "created_s": created_day * SECONDS_PER_DAY,
-                "done_s": np.where(in_horizon, close_day * SECONDS_PER_DAY, -1),
-            }
-        )
+        rows = {
+            "number": self.counters["opp"] + np.arange(n),
+            "account": customers[rng.integers(0, max(customers.size, 1), size=n)],
+            "created": created_day,
+            "closed": np.where(in_horizon, close_day, -1),
+            "stage": np.where(won, "won", "lost"),
+            "amount": np.round(amount * 100),
+            "open_updated": created_day * SECONDS_PER_DAY + rng.integers(0, 36_000, size=n),
+            "closed_updated": close_day * SECONDS_PER_DAY + rng.integers(0, 36_000, size=n),
+            "created_s": created_day * SECONDS_PER_DAY,
+            "done_s": np.where(in_horizon, close_day * SECONDS_PER_DAY, -1),
+        }
         self.counters["opp"] += n
+        return rows
 
-    def _opportunity_table(self, r: dict[str, np.ndarray], final: bool) -> pa.Table:
+    def _opportunity_table(self, r: Rows, final: bool) -> pa.Table:
         closed = r["closed"] if final else np.full(r["created"].size, -1)
         return pa.table(
             {
@@ -469,35 +498,6 @@ class _Generator:
                 "updated_at": _datetimes(r["closed_updated"] if final else r["open_updated"]),
             }
         )
-
-    def _incremental(
-        self,
-        chunks: list[dict[str, np.ndarray]],
-        build: Callable[[dict[str, np.ndarray], bool], pa.Table],
-    ) -> list[tuple[str, pa.Table]]:
-        """Split rows into monthly files: the open version where created, the final where done.
-
-        A row finished in the month it started appears once, in its final state; one finished in a
-        later month appears twice; one not finished by the last month stays open.
-        """
-        rows = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
-        edges = np.array([_day(m) * SECONDS_PER_DAY for m in self.calendar[1:]])
-        created_t = np.searchsorted(edges, rows["created_s"], side="right")
-        done_t = np.where(
-            rows["done_s"] >= 0, np.searchsorted(edges, rows["done_s"], side="right"), -1
-        )
-        opened_inside = rows["created_s"] >= self.first_day * SECONDS_PER_DAY
-        done_inside = rows["done_s"] >= self.first_day * SECONDS_PER_DAY
-        files = []
-        for t, month in enumerate(self.calendar):
-            open_rows = opened_inside & (created_t == t) & (done_t != t)
-            final_rows = done_inside & (done_t == t)
-            parts = [
-                build({k: v[open_rows] for k, v in rows.items()}, False),
-                build({k: v[final_rows] for k, v in rows.items()}, True),
-            ]
-            files.append((str(month), pa.concat_tables(parts)))
-        return files
 
     # finance ------------------------------------------------------------------------------
 
@@ -693,6 +693,16 @@ class _Generator:
                 ),
             }
         )
+
+
+def _concat_rows(first: Rows | None, second: Rows) -> Rows:
+    if first is None:
+        return second
+    return {k: np.concatenate([first[k], second[k]]) for k in second}
+
+
+def _take_rows(rows: Rows, mask: np.ndarray) -> Rows:
+    return {k: v[mask] for k, v in rows.items()}
 
 
 def _chart_table() -> pa.Table:

@@ -156,6 +156,16 @@ def test_a_ticket_resolved_next_month_appears_again_with_its_new_state(
         assert frame["updated_at"].str.startswith(month).all()
 
 
+@pytest.mark.parametrize("dataset", INCREMENTAL_DATASETS)
+def test_incremental_files_hold_rows_updated_in_their_month(
+    demo: DemoSummary, dataset: str
+) -> None:
+    for path in (demo.out / dataset).glob("*.csv"):
+        month = path.stem.rsplit("_", 1)[1]
+        updated = pd.read_csv(path, usecols=["updated_at"])["updated_at"]
+        assert updated.str.startswith(month).all(), path.name
+
+
 def test_opportunities_close_once_as_won_or_lost(demo: DemoSummary, read: ReadDataset) -> None:
     opps = read(demo.out, "opportunities")
     final = opps.sort_values("updated_at").drop_duplicates("opportunity_id", keep="last")
@@ -163,6 +173,8 @@ def test_opportunities_close_once_as_won_or_lost(demo: DemoSummary, read: ReadDa
     assert closed["close_date"].notna().all()
     assert final[final["stage"] == "open"]["close_date"].isna().all()
     assert (closed["close_date"] >= closed["created_date"]).all()
+    assert (closed["close_date"] <= "2026-10-31").all()
+    assert closed["opportunity_id"].is_unique
 
 
 def test_employees_include_leavers_of_both_kinds(demo: DemoSummary, read: ReadDataset) -> None:
