@@ -88,27 +88,11 @@ def _insert_ignoring_duplicates(connection: Connection) -> Any:
 def outbox_rows(events: Iterable[AlertEvent]) -> list[dict[str, Any]]:
     """Events as `alert_event` rows for `warehouse.publish.publish_month(alert_events=...)`,
     which adds `created_at` and `state` inside the publishing transaction."""
-    return [
-        {k: v for k, v in _row(e, None).items() if k not in ("created_at", "state")} for e in events
-    ]
+    return [event.to_row() for event in events]
 
 
-def _row(event: AlertEvent, created_at: datetime | None) -> dict[str, Any]:
-    return {
-        "event_id": event.event_id,
-        "dedup_key": event.dedup_key,
-        "kind": event.kind,
-        "measure_id": event.measure_id,
-        "period": event.period,
-        "status": event.status,
-        "previous_status": event.previous_status,
-        "recipient_owner_id": event.recipient,
-        "is_restatement": event.is_restatement,
-        "payload": event.payload,
-        "created_at": created_at,
-        "run_id": event.run_id,
-        "state": PENDING,
-    }
+def _row(event: AlertEvent, created_at: datetime) -> dict[str, Any]:
+    return {**event.to_row(), "created_at": created_at, "state": PENDING}
 
 
 def list_events(

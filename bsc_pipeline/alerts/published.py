@@ -6,6 +6,8 @@ Call `plan_month` before `publish_month` replaces the month's rows: the publishe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -60,6 +62,7 @@ def plan_month(
     month: str,
     run_id: str,
     is_restatement: bool = False,
+    data_owner_for: Mapping[str, str] | None = None,
 ) -> list[AlertEvent]:
     """The events publishing `scored` for `month` creates, given the warehouse's history."""
     return plan_events(
@@ -68,5 +71,6 @@ def plan_month(
         published_history(engine, month),
         run_id=run_id,
         is_restatement=is_restatement,
+        data_owner_for=data_owner_for,
         last_red_alert=last_red_alerts(engine),
     )

@@ -52,6 +52,22 @@ class AlertEvent:
         """Derived from the dedup key, so the same event always gets the same id."""
         return uuid.uuid5(_EVENT_NAMESPACE, self.dedup_key).hex
 
+    def to_row(self) -> dict[str, Any]:
+        """The `alert_event` row, less `created_at` and `state` which the writer sets."""
+        return {
+            "event_id": self.event_id,
+            "dedup_key": self.dedup_key,
+            "kind": self.kind,
+            "measure_id": self.measure_id,
+            "period": self.period,
+            "status": self.status,
+            "previous_status": self.previous_status,
+            "recipient_owner_id": self.recipient,
+            "is_restatement": self.is_restatement,
+            "payload": self.payload,
+            "run_id": self.run_id,
+        }
+
 
 def dedup_key(measure_id: str, period: str, state: str) -> str:
     """Stable text key: a repeat shares the `red` state, so one period alerts red at most once."""

@@ -77,3 +77,22 @@ def test_past_alerts_in_the_outbox_hold_back_a_repeat(engine, spec_with, row, fr
     assert [e.kind for e in plan_month(engine, spec, may, month="2025-05", run_id="r")] == [
         "repeat"
     ]
+
+
+def test_event_rows_fit_the_alert_event_table_and_read_back_equal(engine, spec, row, frame):
+    from bsc_pipeline.warehouse.schema import alert_event
+
+    (event,) = plan_month(
+        engine, spec, frame(row("revenue", "2025-03", "red", 800.0)), month="2025-03", run_id="r"
+    )
+    (to_publish,) = outbox.outbox_rows([event])
+    assert set(to_publish) <= {c.name for c in alert_event.columns}
+    with engine.begin() as c:
+        c.execute(
+            alert_event.insert().values(
+                **to_publish, created_at=datetime(2025, 4, 1, tzinfo=UTC), state="pending"
+            )
+        )
+
+    (stored,) = outbox.pending_events(engine)
+    assert stored.event == event and stored.event.payload == event.payload
