@@ -17,6 +17,7 @@ from bsc_pipeline.sources.problems import SourceProblem, empty_rejected
 from bsc_pipeline.sources.readers import RawTable
 
 LINEAGE = ["_source_file", "_source_line"]
+_TEXT = ColumnContract(type="string")
 TYPE_FAMILY = {
     "string": ("string",),
     "int": ("integer", "floating", "decimal"),
@@ -330,7 +331,9 @@ def _pandas(arr: pa.Array | pa.ChunkedArray, spec: ColumnContract) -> pd.Series:
         return pd.Series(arr.to_pandas(), dtype="float64")
     if spec.type == "bool":
         return pd.Series(arr.to_pandas()).astype("boolean")
-    return pd.Series(arr.to_pandas()).astype("string")
+    if isinstance(arr, pa.Array):
+        arr = pa.chunked_array([arr])
+    return pd.Series(pd.arrays.ArrowStringArray(pc.cast(arr, pa.string())))
 
 
 def _rejected(ctx: _Context, reject: np.ndarray) -> pd.DataFrame:
@@ -444,7 +447,7 @@ def to_canonical(raw: RawTable, rel: str, contract: DatasetContract, mapping: Ma
     keep = ~reject
     frame = pd.DataFrame(
         {
-            c: _pandas(arr, contract.columns[c])[keep].reset_index(drop=True)
+            c: _pandas(arr if keep.all() else arr.filter(pa.array(keep)), contract.columns[c])
             for c, arr in arrays.items()
         }
     )
@@ -454,6 +457,6 @@ def to_canonical(raw: RawTable, rel: str, contract: DatasetContract, mapping: Ma
             frame[canon] = (frame.groupby(keys, sort=False, dropna=False).cumcount() + 1).astype(
                 "Int64"
             )
-    frame["_source_file"] = pd.Series([rel] * len(frame), dtype="string")
+    frame["_source_file"] = _pandas(pa.repeat(pa.scalar(rel, pa.string()), len(frame)), _TEXT)
     frame["_source_line"] = raw.lines[keep].astype("int64")
     return FileFrame(frame, rejected, ctx.problems, dropped)

@@ -58,6 +58,8 @@ def compute_column(frame: pd.DataFrame, column: ComputedColumn) -> pd.Series:
 
 def add_computed(frame: pd.DataFrame, contract: DatasetContract) -> pd.DataFrame:
     """The frame with the contract's computed columns added (missing inputs give missing)."""
+    if not contract.computed:
+        return frame
     out = frame.copy()
     for name, column in contract.computed.items():
         out[name] = compute_column(out, column)

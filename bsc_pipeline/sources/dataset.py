@@ -123,8 +123,8 @@ def _combine_incremental(
 def _months_of(frame: pd.DataFrame, contract: DatasetContract) -> list[str]:
     if not contract.month_column or frame.empty:
         return []
-    values = frame[contract.month_column].dropna()
-    return sorted(values.dt.strftime("%Y-%m").unique().tolist())
+    values = frame[contract.month_column].dropna().to_numpy().astype("datetime64[M]")
+    return [str(m) for m in np.unique(values)]
 
 
 def read_dataset(

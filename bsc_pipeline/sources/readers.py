@@ -133,11 +133,17 @@ def _header_index(data: bytes, rel: str, mapping: Mapping) -> tuple[int, list[in
     )
 
 
+def _content_end(data: bytes, end: int) -> int:
+    """End of the text before trailing blanks (without copying the whole buffer)."""
+    while end > 0 and data[end - 1 : end].isspace():
+        end -= 1
+    return end
+
+
 def _without_footer(data: bytes, count: int) -> bytes:
-    end = len(data.rstrip())
+    end = _content_end(data, len(data))
     for _ in range(count):
-        cut = data.rfind(b"\n", 0, end)
-        end = len(data[: max(cut, 0)].rstrip())
+        end = _content_end(data, max(data.rfind(b"\n", 0, end), 0))
     return data[:end] + b"\n" if end else b""
 
 
@@ -154,7 +160,7 @@ def column_names(header: list[str]) -> list[str]:
 
 def _read_csv(data: bytes, rel: str, mapping: Mapping) -> RawTable:
     data = _to_utf8(data, rel, mapping.encoding)
-    if not data.strip():
+    if not data or data.isspace():
         raise UnreadableFile(rel, "file is empty: expected a header line")
     if mapping.skip_footer_lines:
         data = _without_footer(data, mapping.skip_footer_lines)
@@ -165,15 +171,18 @@ def _read_csv(data: bytes, rel: str, mapping: Mapping) -> RawTable:
     names = column_names(header)
     header_line = index + 1
     body = data[body_start:]
-    if not body.strip():
+    if not body or body.isspace():
         empty = pa.table({n: pa.array([], pa.string()) for n in names})
         return RawTable(empty, np.array([], dtype=np.int64), "csv", text=data)
     table, invalid = _parse_body(body, names, mapping, threads=True)
     if any(row[0] is None for row in invalid):
         table, invalid = _parse_body(body, names, mapping, threads=False)
     total = table.num_rows + len(invalid)
-    bad_numbers = np.array([row[0] for row in invalid], dtype=np.int64)
-    numbers = np.setdiff1d(np.arange(1, total + 1, dtype=np.int64), bad_numbers)
+    numbers = np.arange(1, total + 1, dtype=np.int64)
+    if invalid:
+        keep = np.ones(total, dtype=bool)
+        keep[np.array([row[0] for row in invalid], dtype=np.int64) - 1] = False
+        numbers = numbers[keep]
     raw = RawTable(table, numbers + header_line, "csv", text=data)
     short = [r for r in invalid if r[1] < len(names)] if mapping.short_rows == "pad" else []
     if short:

@@ -55,7 +55,10 @@ def as_text(arr: Array) -> Array:
     """Text with surrounding blanks removed; blank becomes missing."""
     text = arr if pa.types.is_string(arr.type) else pc.cast(arr, pa.string())
     text = pc.utf8_trim_whitespace(text)
-    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    blank = pc.equal(text, "")
+    if not pc.any(blank).as_py():
+        return text
+    return pc.if_else(blank, pa.scalar(None, pa.string()), text)
 
 
 def null_tokens(arr: Array, missing: list[str]) -> Array:
@@ -74,6 +77,11 @@ def parse_number(arr: Array, style: NumberStyle = NumberStyle()) -> tuple[Array,
         or pa.types.is_decimal(arr.type)
     ):
         return pc.cast(arr, pa.float64()), np.zeros(len(arr), dtype=bool)
+    if style == NumberStyle():
+        try:
+            return pc.cast(arr, pa.float64()), np.zeros(len(arr), dtype=bool)
+        except pa.ArrowInvalid:
+            pass  # blanks, signs or stray text: the careful path below says which
     text = as_text(arr)
     for chars in style.strip:
         text = pc.replace_substring(text, chars, "")
@@ -135,6 +143,13 @@ def parse_temporal(
             timezone,
         )
         return values, np.zeros(len(arr), dtype=bool)
+    first, *_ = formats or ["%Y-%m-%d"]
+    if "%f" not in first:
+        direct = pc.strptime(arr, format=first, unit="s", error_is_null=True)
+        if direct.null_count == arr.null_count:
+            return _naive_utc(direct, None if "%z" in first else timezone), np.zeros(
+                len(arr), dtype=bool
+            )
     text = as_text(arr)
     result: Array = pa.nulls(len(text), pa.timestamp("s"))
     for fmt in formats:
