@@ -24,7 +24,7 @@ class MeasureGraph:
 
     measures: dict[str, Measure]
     formulas: dict[str, Formula]
-    inputs: dict[str, frozenset[str]]
+    inputs: dict[str, tuple[str, ...]]
     order: tuple[str, ...]
 
     @classmethod
@@ -32,7 +32,7 @@ class MeasureGraph:
         """Check every reference and refuse cycles before any data is read."""
         measures = {m.id: m for m in spec.measures}
         formulas = {m.id: _parse(m) for m in spec.measures if isinstance(m, DerivedMeasure)}
-        inputs = {m.id: frozenset(_inputs(m, formulas)) for m in spec.measures}
+        inputs = {m.id: _inputs(m, formulas) for m in spec.measures}
         for measure_id, names in inputs.items():
             unknown = sorted(n for n in names if n not in measures)
             if unknown:
@@ -55,7 +55,7 @@ class MeasureGraph:
             measure = self.measures[current]
             if isinstance(measure, BaseMeasure | SnapshotMeasure):
                 seen.setdefault(measure.source)
-            stack.extend(sorted(self.inputs[current], reverse=True))
+            stack.extend(reversed(self.inputs[current]))
         return list(seen)
 
     def change_depth(self) -> int:
@@ -79,12 +79,13 @@ def _parse(measure: DerivedMeasure) -> Formula:
         raise MeasureError(f"measure {measure.id}: {exc}") from exc
 
 
-def _inputs(measure: Measure, formulas: dict[str, Formula]) -> set[str]:
+def _inputs(measure: Measure, formulas: dict[str, Formula]) -> tuple[str, ...]:
+    """Measures read directly, numerator before denominator."""
     match measure:
         case RatioMeasure():
-            return {measure.numerator, measure.denominator}
+            return (measure.numerator, measure.denominator)
         case DerivedMeasure():
-            return set(formulas[measure.id].names)
+            return tuple(sorted(formulas[measure.id].names))
         case ChangeMeasure():
-            return {measure.of}
-    return set()
+            return (measure.of,)
+    return ()
