@@ -72,3 +72,13 @@ def _locked_state(connection: sa.Connection, month: str) -> str | None:
     query = sa.select(table.c.state).where(table.c.month == month).with_for_update()
     state = connection.execute(query).scalar()
     return None if state is None else str(state)
+
+
+def closed_months(engine: Engine) -> set[str]:
+    """Months whose state is `closed`; none on a warehouse not migrated yet."""
+    if not sa.inspect(engine).has_table(schema.period_state.name):
+        return set()
+    table = schema.period_state
+    with engine.connect() as connection:
+        months = connection.execute(sa.select(table.c.month).where(table.c.state == "closed"))
+        return {str(month) for month in months.scalars()}

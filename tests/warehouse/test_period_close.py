@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from bsc_pipeline.warehouse.errors import PeriodClosedError, PeriodStateError
-from bsc_pipeline.warehouse.period_close import close_period, period_state, reopen_period
+from bsc_pipeline.warehouse.period_close import (
+    close_period,
+    closed_months,
+    period_state,
+    reopen_period,
+)
 from bsc_pipeline.warehouse.publish import publish_month
 from bsc_pipeline.warehouse.readings import read_readings
 
@@ -29,6 +34,15 @@ def test_closing_one_month_leaves_the_next_open(engine, publish_args):
     close_period(engine, "2025-02")
     publish_month(engine, "2025-03", **publish_args("2025-03", VALUES))
     assert period_state(engine, "2025-03") == "open"
+    assert closed_months(engine) == {"2025-02"}
+    reopen_period(engine, "2025-02", "late data")
+    assert closed_months(engine) == set()
+
+
+def test_closed_months_of_an_unmigrated_warehouse_is_empty(tmp_path):
+    from bsc_pipeline.warehouse.engine import make_engine
+
+    assert closed_months(make_engine(f"sqlite:///{tmp_path / 'empty.db'}")) == set()
 
 
 def test_reopen_then_restate_records_the_reason_and_keeps_both_readings(engine, publish_args):
