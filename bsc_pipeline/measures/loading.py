@@ -42,12 +42,11 @@ class ContractMissingError(KeyError):
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """The three facts of a contract the engine uses."""
+    """The facts of a contract the engine uses (the loader deduplicates by the keys)."""
 
     name: str
     mode: Mode
     month_column: str | None
-    keys: tuple[str, ...]
 
 
 def dataset_infos(contracts: Mapping[str, Any]) -> dict[str, DatasetInfo]:
@@ -67,7 +66,6 @@ def _info(name: str, body: Any) -> DatasetInfo:
         name=name,
         mode=field("mode", "period"),
         month_column=field("month_column", None),
-        keys=tuple(field("keys", ()) or ()),
     )
 
 

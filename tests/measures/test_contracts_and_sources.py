@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from bsc_pipeline.measures import compute_measure_values, dataset_infos, measure_sources
+from bsc_pipeline.measures.loading import DatasetInfo
 from bsc_pipeline.settings import PROJECT_ROOT
 from bsc_pipeline.sources.contracts import load_contracts
 
@@ -16,18 +17,12 @@ CONTRACTS_FILE = Path(PROJECT_ROOT) / "sources" / "contracts.yaml"
 def test_contract_infos_read_models_dicts_and_raw_yaml_alike():
     models = dataset_infos(load_contracts(CONTRACTS_FILE))
     raw = dataset_infos(
-        {
-            "datasets": {
-                "gl_lines": {"mode": "period", "keys": ["entry_id"], "month_column": "posting_date"}
-            }
-        }
+        {"datasets": {"gl_lines": {"mode": "period", "month_column": "posting_date"}}}
     )
-    assert models["gl_lines"] == raw["gl_lines"].__class__(
-        "gl_lines", "period", "posting_date", ("entry_id", "line_no")
-    )
-    assert raw["gl_lines"].month_column == "posting_date"
-    assert models["employees"].mode == "snapshot"
-    assert models["employees"].month_column is None
+    assert models["gl_lines"] == raw["gl_lines"]
+    assert models["gl_lines"] == DatasetInfo("gl_lines", "period", "posting_date")
+    assert models["employees"] == DatasetInfo("employees", "snapshot", None)
+    assert models["tickets"].mode == "incremental"
 
 
 def test_survey_promoters_filtered_on_a_computed_bool_column(loader_class, spec_of, row):

@@ -301,3 +301,36 @@ def test_each_dataset_is_loaded_once_per_run(loader, spec_of, contracts):
     compute_measure_values(spec, "2025-03", loader, contracts=contracts)
     datasets = [dataset for dataset, _ in loader.loads]
     assert sorted(datasets) == ["sales", "visits"]
+
+
+def test_filter_values_are_data_never_code(loader, spec_of, contracts, row):
+    loader.stage(
+        "sales",
+        "2025-03",
+        [
+            {
+                "id": "1",
+                "day": "2025-03-01",
+                "amount": 10.0,
+                "memo": "__import__('os').system('id')",
+            },
+            {"id": "2", "day": "2025-03-02", "amount": 20.0, "memo": "plain"},
+        ],
+    )
+    measure = {**REVENUE, "filters": [{"column": "memo", "value": "__import__('os').system('id')"}]}
+    frame = compute_measure_values(spec_of([measure]), "2025-03", loader, contracts=contracts)
+    assert row(frame, "revenue", "month")["value"] == 10
+
+
+def test_a_text_value_on_a_numeric_filter_column_is_refused(loader, spec_of, contracts):
+    stage_sales(loader, "2025-03", [1.0])
+    measure = {**REVENUE, "filters": [{"column": "amount", "op": "gt", "value": "lots"}]}
+    with pytest.raises(MeasureError, match=r"measure revenue: filter on numeric column 'amount'"):
+        compute_measure_values(spec_of([measure]), "2025-03", loader, contracts=contracts)
+
+
+def test_summing_a_text_column_is_refused_with_the_column_named(loader, spec_of, contracts):
+    loader.stage("sales", "2025-03", [{"id": "1", "day": "2025-03-01", "region": "north"}])
+    measure = {**REVENUE, "column": "region"}
+    with pytest.raises(MeasureError, match=r"measure revenue: agg sum needs numbers .* region"):
+        compute_measure_values(spec_of([measure]), "2025-03", loader, contracts=contracts)
