@@ -78,7 +78,7 @@ def _arrow_family(dtype: pa.DataType) -> str:
 
 
 def _closest(name: str, present: list[str]) -> str:
-    hits = difflib.get_close_matches(name, present, n=1, cutoff=0.5)
+    hits = difflib.get_close_matches(name, present, n=1, cutoff=0.7)
     if not hits:
         lowered = {p.lower(): p for p in present}
         hits = [lowered[name.lower()]] if name.lower() in lowered else []

@@ -293,8 +293,6 @@ class _Generator:
         )
         return table, _take_rows(rows, rows["done_s"] >= end)
 
-    # customers ----------------------------------------------------------------------------
-
     def _new_customers(self, n: int, first_day: int, span_days: int) -> None:
         rng = self.rng
         segment = rng.choice(3, size=n, p=SEGMENT_SHARE)
@@ -329,8 +327,6 @@ class _Generator:
         growth = 0.022 * (1.0 - 1.2 * d) * _seasonal(month, 0.15, 3)
         self._new_customers(_count(self.rng, active.size * max(growth, 0.002)), start, days)
         return active
-
-    # employees ----------------------------------------------------------------------------
 
     def _new_employees(self, n: int, first_day: int, span_days: int, dept: np.ndarray) -> None:
         rng = self.rng
@@ -379,8 +375,6 @@ class _Generator:
         dept = self.rng.choice(6, size=hires, p=DEPARTMENT_SHARE)
         self._new_employees(hires, start, days, dept)
         return active
-
-    # tickets ------------------------------------------------------------------------------
 
     def _tickets_month(self, t: int, month: Month, customers: np.ndarray) -> tuple[Rows, int]:
         """Tickets created in `month`, and how many of them are complaints."""
@@ -454,8 +448,6 @@ class _Generator:
             }
         )
 
-    # opportunities -----------------------------------------------------------------------
-
     def _opportunities_month(self, t: int, month: Month, customers: np.ndarray) -> Rows:
         """Opportunities created in `month`, with the month they will close in (if any)."""
         rng = self.rng
@@ -498,8 +490,6 @@ class _Generator:
                 "updated_at": _datetimes(r["closed_updated"] if final else r["open_updated"]),
             }
         )
-
-    # finance ------------------------------------------------------------------------------
 
     def _gl_month(
         self, t: int, month: Month, customers: np.ndarray, staff: np.ndarray, complaints: int
@@ -591,8 +581,6 @@ class _Generator:
             }
         )
 
-    # survey, training, engagement ---------------------------------------------------------
-
     def _survey_month(self, t: int, month: Month, customers: np.ndarray) -> pa.Table:
         rng = self.rng
         n = _count(rng, customers.size * 0.3)
@@ -646,8 +634,6 @@ class _Generator:
                 "score": pa.array(score),
             }
         )
-
-    # snapshots ----------------------------------------------------------------------------
 
     def _accounts_table(self) -> pa.Table:
         created = np.concatenate(self.cust_created)
@@ -734,10 +720,10 @@ def demo_data(
         float, typer.Option(help="Row volume multiplier (1: about 600 customers, 300 staff).")
     ] = 1.0,
     out: Annotated[
-        Path | None, typer.Option(help="Landing folder [default: BSC_LANDING_DIR].")
+        Path | None, typer.Option(help="Landing folder (default: BSC_LANDING_DIR).")
     ] = None,
     end: Annotated[
-        str | None, typer.Option(help="Last month as YYYY-MM [default: last complete month].")
+        str | None, typer.Option(help="Last month as YYYY-MM (default: the last complete month).")
     ] = None,
 ) -> None:
     """Generate the demo company's extracts (finance, CRM, ticketing, HR) into a landing folder."""

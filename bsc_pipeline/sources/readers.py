@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -76,7 +77,7 @@ def read_raw(path: Path, rel: str, data: bytes, mapping: Mapping) -> RawTable:
         return _read_csv(data, rel, mapping)
     except UnreadableFile:
         raise
-    except (pa.ArrowException, OSError, ValueError, KeyError) as exc:
+    except (pa.ArrowException, OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise UnreadableFile(rel, f"cannot be read as {kind}: {exc}") from exc
 
 

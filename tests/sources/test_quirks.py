@@ -307,3 +307,49 @@ def test_xlsx_bamboohr_report(landing):
     assert f["termination_date"].iloc[1] == pd.Timestamp("2025-03-14")
     assert f["manager_id"].tolist()[1] == "1001"
     assert f["_source_line"].tolist() == [3, 4]  # sheet rows
+
+
+def test_row_with_extra_fields_is_rejected_and_the_rest_kept(landing):
+    landing.put(
+        "gl_lines",
+        "gl_lines_2025-03.csv",
+        GL_HEADER + "E1,1,2025-03-01,4000,1,,,surplus\n" + GL_ROWS,
+    )
+    read = landing.read("gl_lines", "2025-03")
+    assert read.frame["_source_line"].tolist() == [3, 4]
+    assert read.rejected[["line", "reason"]].values.tolist() == [[2, "expected 7 fields, found 8"]]
+
+
+def test_file_that_is_not_a_workbook_fails_the_dataset(landing):
+    landing.put("gl_lines", "gl_lines_2025-03.xlsx", b"not a zip")
+    read = landing.read("gl_lines", "2025-03")
+    assert not read.usable and "gl_lines/gl_lines_2025-03.xlsx" in read.reason
+    assert "xlsx" in read.reason
+
+
+@pytest.mark.slow
+def test_a_million_gl_lines_read_vectorized(landing):
+    n = 1_000_000
+    rng = np.random.default_rng(3)
+    cents = rng.integers(-100_000, 100_000, n)
+    frame = pd.DataFrame(
+        {
+            "entry_id": np.char.add("E", (np.arange(n) // 2).astype(str)),
+            "line_no": np.arange(n) % 2 + 1,
+            "posting_date": "2025-03-15",
+            "account": "4000",
+            "amount": cents / 100,
+        }
+    )
+    path = landing.dir / "gl_lines" / "gl_lines_2025-03.csv"
+    path.parent.mkdir()
+    frame.to_csv(path, index=False)
+    import time
+
+    started = time.perf_counter()
+    read = landing.read("gl_lines", "2025-03")
+    elapsed = time.perf_counter() - started
+    assert len(read.frame) == n and read.rejected.empty
+    assert read.frame["amount"].sum() == pytest.approx(cents.sum() / 100)
+    assert read.frame["_source_line"].iloc[-1] == n + 1
+    assert elapsed < 10, f"1M lines took {elapsed:.1f} s"
