@@ -136,9 +136,11 @@ def _preprocess(ctx: _Context) -> int:
         ctx.raw.lines = ctx.raw.lines[~drop]
     for name in m.fill_down:
         ctx.used.add(name)
-        if name in table.column_names:
-            idx = table.column_names.index(name)
-            table = table.set_column(idx, name, pc.fill_null_forward(table[name]))
+        if name not in table.column_names:
+            ctx.warn(name, "the column named by fill_down", "absent", "fill_down skipped")
+            continue
+        idx = table.column_names.index(name)
+        table = table.set_column(idx, name, pc.fill_null_forward(table[name]))
     for name, sep in m.collapse_repeated.items():
         repeats = [c for c in table.column_names if c == name or c.startswith(f"{name}.")]
         repeats = [c for c in repeats if c == name or c[len(name) + 1 :].isdigit()]
@@ -197,18 +199,14 @@ def _text(
 ) -> tuple[pa.Array | pa.ChunkedArray, str]:
     n = ctx.raw.table.num_rows
     if cm.constant is not None:
-        return pa.array([str(cm.constant)] * n, pa.string()) if n else pa.array(
-            [], pa.string()
-        ), "constant"
+        return pa.repeat(pa.scalar(str(cm.constant), pa.string()), n), "constant"
     if cm.concat is not None:
+        label = "+".join(cm.concat)
         found = [_source(ctx, canon, [c], required) for c in cm.concat]
         parts = [v.as_text(ctx.raw.table[c]) for c in found if c]
         if not parts:
-            return pa.nulls(n, pa.string()), "+".join(cm.concat)
-        joined = v.join_present(parts, cm.sep) if len(parts) > 1 else parts[0]
-        return pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), joined), "+".join(
-            cm.concat
-        )
+            return pa.nulls(n, pa.string()), label
+        return v.as_text(v.join_present(parts, cm.sep)), label
     src = _source(ctx, canon, cm.from_ or [canon], required)
     if src is None:
         return pa.nulls(n, pa.string()), (cm.from_ or [canon])[0]

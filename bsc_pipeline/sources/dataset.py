@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -75,8 +76,6 @@ def read_file(
     found: LandingFile, contract: DatasetContract, mapping: Mapping
 ) -> tuple[FileIdentity, FileFrame]:
     """One landing file read once: identity from the same bytes that are parsed."""
-    import hashlib
-
     before = found.path.stat()
     data = found.path.read_bytes()
     after = found.path.stat()

@@ -148,3 +148,21 @@ def test_ticket_computed_columns_missing_side_is_missing_not_false(contracts):
     assert out["resolution_hours"].iloc[2] == 48.0
     assert out["sla_met"].tolist() == [True, pd.NA, pd.NA]
     assert out["was_reopened"].tolist() == [False, True, pd.NA]
+
+
+def test_constant_and_negated_amount(landing):
+    landing.use(
+        "gl_lines",
+        "columns:\n  entry_id: Document Number\n  line_no: Line\n  posting_date: Date\n"
+        "  account: Account\n  amount: {from: Amount, negate: true}\n"
+        "  department: {constant: Finance}\n",
+    )
+    landing.put(
+        "gl_lines",
+        "gl_lines_2025-03.csv",
+        "Document Number,Line,Date,Account,Amount\nJ1,1,2025-03-01,6100,12.5\n"
+        "J1,2,2025-03-01,2000,-12.5\n",
+    )
+    f = landing.read("gl_lines", "2025-03").frame
+    assert f["amount"].tolist() == [-12.5, 12.5]
+    assert f["department"].tolist() == ["Finance", "Finance"]
