@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from bsc_pipeline.alerts import outbox
 from bsc_pipeline.alerts.channels import (
@@ -168,43 +169,62 @@ def _send_route(
     """Send one digest over one route with retries; dead-letter what this route gave up on."""
     records = outbox.channel_records(engine, [s.event_id for s in events])
     name = route.channel.name
-    due = [
-        s
-        for s in events
-        if not records.get((s.event_id, name), outbox.ChannelRecord()).delivered
-        and records.get((s.event_id, name), outbox.ChannelRecord()).failures
-        < spec.alerts.max_attempts
-    ]
+
+    def so_far(stored: StoredEvent) -> outbox.ChannelRecord:
+        return records.get((stored.event_id, name), outbox.ChannelRecord())
+
+    limit = spec.alerts.max_attempts
+    due = [s for s in events if not so_far(s).delivered and so_far(s).failures < limit]
     if not due:
         return []
-    failures = max(records.get((s.event_id, name), outbox.ChannelRecord()).failures for s in due)
+    failures = max(so_far(s).failures for s in due)
     message = _digest(spec, owner, route, [s.event for s in due])
     secrets = [route.target, *secret_values(spec)]
+
+    def record(error: DeliveryError | None) -> None:
+        nonlocal failures
+        detail = None if error is None else scrub(error.detail, secrets)
+        _record(engine, due, route, "ok" if error is None else "error", detail, now())
+        summary.attempts += 1
+        if error is None:
+            summary.digests_sent += 1
+        else:
+            summary.failed_attempts += 1
+            failures += 1
+
+    error = _send_with_retries(route, message, limit - failures, backoff, record)
+    if error is None:
+        return []
+    # Out of attempts, or an error that retrying cannot fix.
+    gave_up.update((s.event_id, name) for s in due)
+    reason = scrub(error.detail, secrets)
+    return _give_up(engine, spec, due, route, reason, failures, now(), summary)
+
+
+def _send_with_retries(
+    route: Route,
+    message: Message,
+    attempts: int,
+    backoff: tuple[float, float],
+    on_attempt: Callable[[DeliveryError | None], None],
+) -> DeliveryError | None:
+    """Up to `attempts` sends, waiting between them; None once one succeeded, else the last
+    error. `on_attempt` hears every outcome, so each attempt is recorded as it happens."""
     error: DeliveryError | None = None
-    for attempt in range(spec.alerts.max_attempts - failures):
+    for attempt in range(attempts):
         if attempt:
             time.sleep(_backoff(attempt, error, *backoff))
         try:
             route.channel.send(route.target, message)
         except DeliveryError as exc:
             error = exc
-            failures += 1
-            _record(engine, due, route, "error", scrub(exc.detail, secrets), now())
-            summary.attempts += 1
-            summary.failed_attempts += 1
+            on_attempt(exc)
             if not exc.retryable:
-                break
+                return exc
             continue
-        _record(engine, due, route, "ok", None, now())
-        summary.attempts += 1
-        summary.digests_sent += 1
-        return []
-    reason = scrub(error.detail, secrets) if error else "no attempt left"
-    permanent = error is not None and not error.retryable
-    if failures < spec.alerts.max_attempts and not permanent:
-        return []
-    gave_up.update((s.event_id, name) for s in due)
-    return _give_up(engine, spec, due, route, reason, failures, now(), summary)
+        on_attempt(None)
+        return None
+    return error or DeliveryError("no attempt left", retryable=False)
 
 
 def _digest(spec: Spec, owner: Owner, route: Route, events: Sequence[AlertEvent]) -> Message:
@@ -383,8 +403,14 @@ def notify_pipeline_failure(
         run_id=run_id,
         payload={"job_name": job_name, "run_id": run_id, "error": text[:ERROR_TEXT_LIMIT]},
     )
-    with engine.begin() as connection:
-        outbox.write_events(connection, [event], now=now())
+    try:
+        with engine.begin() as connection:
+            outbox.write_events(connection, [event], now=now())
+    except SQLAlchemyError as exc:
+        # The warehouse may be what broke the run: tell the engineers anyway, unrecorded.
+        log.error("cannot record the failure of run %s in the outbox: %s", run_id, exc)
+        _send_unrecorded(spec, event, used, backoff_base)
+        return
     deliver_pending(
         engine,
         spec,
@@ -393,3 +419,18 @@ def notify_pipeline_failure(
         backoff_base=backoff_base,
         event_ids=[event.event_id],
     )
+
+
+def _send_unrecorded(
+    spec: Spec, event: AlertEvent, channels: Sequence[Channel], backoff_base: float
+) -> None:
+    """Best effort when the outbox is unreachable: each route tried with backoff, then logged."""
+    owner = next((o for o in spec.owners if o.id == event.recipient), None)
+    addressee = owner or Owner(id=event.recipient, name=event.recipient)
+    for route in routes_for(spec, event.recipient, channels):
+        message = _digest(spec, addressee, route, [event])
+        error = _send_with_retries(
+            route, message, spec.alerts.max_attempts, (backoff_base, 60.0), lambda _: None
+        )
+        if error is not None:
+            log.error("pipeline failure notice not sent on %s: %s", route.shown, error.detail)

@@ -414,3 +414,23 @@ def test_a_timeout_is_retried_with_growing_waits(engine, spec, web, row, frame, 
     first_gap = (tries[1]["attempted_at"] - tries[0]["attempted_at"]).total_seconds()
     second_gap = (tries[2]["attempted_at"] - tries[1]["attempted_at"]).total_seconds()
     assert first_gap >= 0.2 and second_gap >= 0.4
+
+
+def test_pipeline_failure_is_sent_even_when_the_warehouse_is_unreachable(
+    spec, channels, smtp, tmp_path: Path
+):
+    broken = sa.create_engine(f"sqlite:///{tmp_path / 'missing' / 'dir' / 'warehouse.db'}")
+
+    notify_pipeline_failure(
+        broken,
+        spec,
+        run_id="dagster-run-43",
+        job_name="monthly_scorecard",
+        error="OperationalError: unable to open database file",
+        channels=channels,
+        backoff_base=FAST,
+    )
+
+    (mail,) = smtp.mailbox.mails
+    assert mail["X-Envelope-To"] == "eng@example.test"
+    assert "unable to open database file" in mail.get_body(("plain",)).get_content()
