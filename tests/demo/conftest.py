@@ -47,7 +47,10 @@ def active_at(start: pd.Series, stop: pd.Series, day: pd.Timestamp) -> int:
 
 
 def monthly_values(root: Path) -> pd.DataFrame:
-    """The demo spec's scored measures per month, computed straight from the extracts."""
+    """The demo spec's scored measures per month, computed straight from the extracts.
+
+    Rates per customer or employee are annualised (× 12) as in the spec.
+    """
     gl = read_dataset(root, "gl_lines")
     gl["month"] = month_of(gl["posting_date"])
     by_account = gl.pivot_table(index="month", columns="account", values="amount", aggfunc="sum")
@@ -87,7 +90,7 @@ def monthly_values(root: Path) -> pd.DataFrame:
         month_of(accounts["churned_date"].dropna()).value_counts().reindex(months, fill_value=0)
     )
     out["active_customers"] = active
-    out["customer_retention"] = 100 - 100 * churned / active
+    out["customer_retention"] = 100 - 1200 * churned / active
 
     opps = latest_versions(read_dataset(root, "opportunities"), "opportunity_id")
     closed = opps[opps["stage"].isin(["won", "lost"])].copy()
@@ -111,7 +114,7 @@ def monthly_values(root: Path) -> pd.DataFrame:
     out["ticket_satisfaction"] = 100 * good
     tickets["month"] = month_of(tickets["created_at"])
     complaints = tickets[tickets["category"] == "complaint"].groupby("month").size()
-    out["complaints_per_100_customers"] = 100 * complaints.reindex(months, fill_value=0) / active
+    out["complaints_per_100_customers"] = 1200 * complaints.reindex(months, fill_value=0) / active
 
     staff = read_dataset(root, "employees")
     headcount = pd.Series(
@@ -123,7 +126,7 @@ def monthly_values(root: Path) -> pd.DataFrame:
     out["voluntary_turnover_q"] = 1200 * quits.rolling(3).sum() / headcount.rolling(3).sum()
     training = read_dataset(root, "training")
     training["month"] = month_of(training["completed_date"])
-    out["training_hours_per_employee"] = training.groupby("month")["hours"].sum() / headcount
+    out["training_hours_per_employee"] = 12 * training.groupby("month")["hours"].sum() / headcount
     pulse = read_dataset(root, "engagement")
     pulse["month"] = month_of(pulse["response_date"])
     out["engagement_score"] = pulse.groupby("month")["score"].mean()
