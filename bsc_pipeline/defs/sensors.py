@@ -19,6 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+from dagster_shared.error import SerializableErrorInfo
 
 from bsc_pipeline.defs.assets import landing_key
 from bsc_pipeline.defs.resources import BscResource
@@ -38,6 +39,7 @@ class SeenFile:
     size: int
     mtime_ns: int
     sha256: str
+    month: str
 
 
 def file_key(path: str, sha256: str) -> str:
@@ -57,7 +59,7 @@ def load_cursor(text: str | None) -> dict[str, SeenFile]:
 
 def dump_cursor(files: Mapping[str, SeenFile]) -> str:
     return json.dumps(
-        {"files": {p: [f.size, f.mtime_ns, f.sha256] for p, f in sorted(files.items())}},
+        {"files": {p: [f.size, f.mtime_ns, f.sha256, f.month] for p, f in sorted(files.items())}},
         separators=(",", ":"),
     )
 
@@ -82,8 +84,8 @@ def scan_landing_zone(
     """Compare the landing zone with the cursor; settle once for all datasets, hash only changes.
 
     A file is new when its path is unknown or its bytes changed. Bytes already seen under another
-    name of the same dataset are a duplicate delivery: the sources package reads them once, so
-    they start no run. Files without a month in their name belong to the open month.
+    name of the same dataset and month are a duplicate delivery: the sources package reads them
+    once, so they start no run. Files without a month in their name belong to the open month.
     """
     from bsc_pipeline.sources.landing import scan_landing, sha256_of
     from bsc_pipeline.sources.mappings import load_sources_config
@@ -101,7 +103,7 @@ def scan_landing_zone(
     for dataset in datasets:
         before = {f.relative: (f.size, f.mtime_ns) for f in first[dataset]}
         known_bytes = {
-            seen.sha256: path
+            (seen.month, seen.sha256): path
             for path, seen in previous.items()
             if path.startswith(f"{dataset}/") and Path(settings.landing_dir, path).exists()
         }
@@ -113,17 +115,17 @@ def scan_landing_zone(
             if old is not None and (old.size, old.mtime_ns) == (found.size, found.mtime_ns):
                 cursor[found.relative] = old
                 continue
-            seen = SeenFile(found.size, found.mtime_ns, sha256_of(found.path))
+            month = found.month or open_month
+            seen = SeenFile(found.size, found.mtime_ns, sha256_of(found.path), month)
             cursor[found.relative] = seen
             if old is not None and old.sha256 == seen.sha256:
                 continue
-            original = known_bytes.get(seen.sha256)
+            original = known_bytes.get((month, seen.sha256))
             if original is not None and original != found.relative:
                 duplicates.append(f"{found.relative} (same bytes as {original})")
                 continue
-            known_bytes[seen.sha256] = found.relative
-            key = file_key(found.relative, seen.sha256)
-            new_by_month[found.month or open_month].append(key)
+            known_bytes[(month, seen.sha256)] = found.relative
+            new_by_month[month].append(file_key(found.relative, seen.sha256))
             new_by_dataset[dataset].append(found.relative)
     return LandingScan(cursor, dict(new_by_month), dict(new_by_dataset), duplicates, unsettled)
 
@@ -235,9 +237,16 @@ def run_failure_to_engineers(context: dg.RunFailureSensorContext, bsc: BscResour
 def failure_text(context: dg.RunFailureSensorContext) -> str:
     """The failed steps and their errors, not only Dagster's generic run-failure message."""
     steps = [
-        f"{event.step_key}: {event.step_failure_data.error.message.strip()}"
+        f"{event.step_key}: {root_cause(event.step_failure_data.error)}"
         for event in context.get_step_failure_events()
         if event.step_failure_data.error is not None
     ]
     message = context.failure_event.message or "run failed"
     return "\n".join([message, *steps]) if steps else message
+
+
+def root_cause(error: SerializableErrorInfo) -> str:
+    """The user's exception inside Dagster's "error occurred while executing op" wrapper."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
