@@ -227,8 +227,12 @@ class MeasureEngine:
         months = window.months
         held = self._held(source, months)
         if self.data.info(source).mode == "snapshot":
-            staged = bool(self._source_frame(source) is not None)
-            gaps: tuple[str, ...] = ()
+            # A snapshot holds every month it reaches back to; months before its first row
+            # (a budget that starts in January) have no data, which is not the same as 0.
+            start = self._coverage_start(source, self._date_column(measure))
+            missing = [m for m in months if start is None or m.index < start]
+            staged = len(missing) < len(months)
+            gaps = _month_runs(f"not covered by the {source} snapshot:", missing)
         else:
             missing = [m for m in months if not self.data.has_month(source, str(m))]
             staged = len(missing) < len(months)
@@ -352,16 +356,28 @@ class MeasureEngine:
             self._aggregates[key] = self._base_rows(measure).aggregate(measure.agg, first, last)
         return self._aggregates[key]
 
-    def _base_rows(self, measure: BaseMeasure) -> MonthRows:
-        if measure.id in self._rows:
-            return self._rows[measure.id]
-        info = self.data.info(measure.source)
-        date_column = measure.date_column or info.month_column
+    def _date_column(self, measure: BaseMeasure) -> str:
+        date_column = measure.date_column or self.data.info(measure.source).month_column
         if date_column is None:
             raise MeasureError(
                 f"measure {measure.id}: dataset {measure.source} has no month column; "
                 "set date_column to the date that places a row in a month"
             )
+        return date_column
+
+    def _coverage_start(self, dataset: str, date_column: str) -> int | None:
+        """First month (index) a snapshot dataset has a row in, None when it has none."""
+        frame = self._source_frame(dataset)
+        if frame is None or date_column not in frame.columns:
+            return None
+        months = self._dated(dataset, date_column, frame)
+        dated = months[months >= 0]
+        return int(dated.min()) if dated.size else None
+
+    def _base_rows(self, measure: BaseMeasure) -> MonthRows:
+        if measure.id in self._rows:
+            return self._rows[measure.id]
+        date_column = self._date_column(measure)
         if measure.column is None and measure.agg != "count":
             raise MeasureError(f"measure {measure.id}: agg {measure.agg} needs a column")
         frame = self._source_frame(measure.source)
@@ -421,6 +437,9 @@ class MeasureEngine:
             return NAN, f"no {BUDGET_DATASET} staged"
         columns = [info.month_column, BUDGET_AMOUNT, *filter_columns(rule.filters)]
         _require_columns("budget target", BUDGET_DATASET, frame, columns)
+        start = self._coverage_start(BUDGET_DATASET, info.month_column)
+        if start is None or window.months[0].index < start:
+            return NAN, f"the {BUDGET_DATASET} does not reach back to {window.months[0]}"
         mask = filter_mask(frame, rule.filters, owner="budget target")
         months = self._dated(BUDGET_DATASET, info.month_column, frame)
         inside = mask & (months >= window.months[0].index) & (months <= window.through.index)
@@ -483,6 +502,10 @@ def _merge(*parts: Evaluation) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 def _not_staged(dataset: str, months: list[Month]) -> tuple[str, ...]:
     """One note naming the missing months as runs: `not staged: gl_lines 2023-04..2023-12`."""
+    return _month_runs(f"not staged: {dataset}", months)
+
+
+def _month_runs(prefix: str, months: list[Month]) -> tuple[str, ...]:
     if not months:
         return ()
     runs: list[list[Month]] = []
@@ -491,7 +514,7 @@ def _not_staged(dataset: str, months: list[Month]) -> tuple[str, ...]:
             runs[-1].append(month)
         else:
             runs.append([month])
-    return (f"not staged: {dataset} {', '.join(_span(run) for run in runs)}",)
+    return (f"{prefix} {', '.join(_span(run) for run in runs)}",)
 
 
 def _span(months: list[Month]) -> str:

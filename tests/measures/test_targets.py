@@ -81,7 +81,35 @@ def test_budget_target_sums_the_budget_over_the_months_so_far(loader, spec_of, c
     frame = run(spec_of([measure]), loader, contracts, month="2025-02")
     assert row(frame, "revenue", "month")["target"] == 200
     assert row(frame, "revenue", "quarter")["target"] == 300  # Jan + Feb, quarter-to-date
-    assert row(frame, "revenue", "ttm")["target"] == 300
+    ttm = row(frame, "revenue", "ttm")  # Mar 2024 - Feb 2025, but the budget starts in 2025
+    assert math.isnan(ttm["target"])
+    assert "no target: the budget does not reach back to 2024-03" in ttm["data_note"]
+
+
+def test_a_base_measure_on_a_snapshot_marks_months_before_its_first_row(
+    loader, spec_of, contracts, row
+):
+    budget = [
+        {"month": f"2025-{m:02d}-01", "account": "4000", "amount": 10.0 * m} for m in (1, 2, 3)
+    ]
+    loader.stage("budget", "2025-01", budget)
+    measure = {
+        "id": "budget_revenue",
+        "name": "B",
+        "unit": "EUR",
+        "kind": "base",
+        "source": "budget",
+        "agg": "sum",
+        "column": "amount",
+    }
+    frame = run(spec_of([measure]), loader, contracts, month="2025-02")
+    assert row(frame, "budget_revenue", "quarter")["value"] == 30
+    assert row(frame, "budget_revenue", "quarter")["data_state"] == "partial"  # in progress
+    ttm = row(frame, "budget_revenue", "ttm")
+    assert ttm["value"] == 30
+    assert ttm["data_state"] == "partial"
+    assert "not covered by the budget snapshot: 2024-03..2024-12" in ttm["data_note"]
+    assert math.isnan(row(frame, "budget_revenue", "month")["prior_year_value"])
 
 
 def test_missing_target_is_reported_not_invented(loader, spec_of, contracts, row):
