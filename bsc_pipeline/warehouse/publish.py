@@ -37,6 +37,26 @@ ALLOWED_VALUES: dict[str, frozenset[str]] = {
 }
 """Codes the views and alerts rely on (docs/architecture.md); anything else is refused."""
 
+HELD_KEEPS = (
+    "numerator",
+    "denominator",
+    "value",
+    "target",
+    "target_high",
+    "green_bound",
+    "amber_bound",
+    "threshold_basis",
+    "prior_period_value",
+    "prior_year_value",
+    "variance",
+    "variance_pct",
+    "trend",
+)
+"""Figures a held row takes from the row already published (design: previous values stay).
+
+Not the score: a held measure does not count in roll-ups, so its stored score stays as scored.
+"""
+
 HISTORY_COLUMNS = ("value", "target", "status", "score", "data_state")
 """What a history row keeps; a new row is written when `value` or `status` changes."""
 
@@ -111,6 +131,7 @@ def publish_month(
         _check_known(connection, fact_rows, rollup_rows)
         reason = restatement_reason or reopen_reason
 
+        fact_rows = _keep_figures_of_held(connection, month, fact_rows)
         measure_change, history = _replace_measures(connection, month, fact_rows, run_id, now)
         first, restated = _append_history(connection, history, run_id, now, reason)
         rollup_change = TableChange()
@@ -178,12 +199,57 @@ def record_run(
 
 
 def _measure_rows(measures: pd.DataFrame, month: str) -> pd.DataFrame:
+    if measures.empty:
+        raise PublishInputError(
+            f"scored measures: no rows for {month}; publishing would erase the month "
+            "(a measure without data is a row with status no_data, not a missing row)"
+        )
     frame = canonical(
         measures, schema.fact_measure_period, schema.MEASURE_FACT_COLUMNS, "scored measures"
     )
     _check_month_and_keys(frame, month, schema.MEASURE_FACT_KEY, "scored measures")
     _check_codes(frame, "scored measures")
+    _check_required(frame, schema.fact_measure_period, schema.MEASURE_FACT_KEY, "scored measures")
     return frame
+
+
+def _check_required(frame: pd.DataFrame, table: sa.Table, key: Sequence[str], what: str) -> None:
+    """A NULL in a NOT NULL column would fail deep in the driver; say which row instead."""
+    for column in table.columns:
+        if column.nullable or column.name not in frame.columns:
+            continue
+        empty = frame[column.name].isna()
+        if empty.any():
+            row = frame.loc[empty, [c for c in key if c in frame.columns]].iloc[0].to_dict()
+            raise PublishInputError(f"{what}: column {column.name!r} is empty for {row}")
+
+
+def _keep_figures_of_held(
+    connection: sa.Connection, month: str, facts: pd.DataFrame
+) -> pd.DataFrame:
+    """A held row (its inputs failed a gate) keeps the figures already published for its key.
+
+    Only status, data state and note change, so a failed extract never replaces a published
+    number; a held row with nothing published before is stored as computed.
+    """
+    held = facts["data_state"] == "held"
+    if not held.any():
+        return facts
+    table = schema.fact_measure_period
+    key = list(schema.MEASURE_FACT_KEY)
+    stored = read_table(
+        connection,
+        sa.select(*(table.c[c] for c in (*key, *HELD_KEEPS))).where(
+            table.c.as_of_month == month,
+            table.c.measure_id.in_(sorted(set(facts.loc[held, "measure_id"]))),
+        ),
+        table,
+    )
+    merged = facts.merge(stored, on=key, how="left", suffixes=("", "_stored"), indicator=True)
+    keep = (merged["data_state"] == "held") & (merged["_merge"] == "both")
+    for name in HELD_KEEPS:
+        merged[name] = merged[name].mask(keep, merged[f"{name}_stored"])
+    return merged[list(facts.columns)]
 
 
 def _rollup_rows(rollups: pd.DataFrame, month: str) -> pd.DataFrame:
@@ -204,8 +270,10 @@ def _rollup_rows(rollups: pd.DataFrame, month: str) -> pd.DataFrame:
         ],
         axis=1,
     )
-    _check_month_and_keys(frame, month, ("level", "node_id", "period_type", "period"), "roll-ups")
+    rollup_key = ("level", "node_id", "period_type", "period")
+    _check_month_and_keys(frame, month, rollup_key, "roll-ups")
     _check_codes(frame, "roll-ups")
+    _check_required(frame, schema.fact_objective_period, rollup_key, "roll-ups")
     return frame
 
 

@@ -235,3 +235,51 @@ def _rows(engine, name: str, where: str | None = None):
         query = query.where(sa.text(where))
     with engine.connect() as connection:
         return list(connection.execute(query))
+
+
+def test_a_held_measure_keeps_the_published_figures(engine, publish_args):
+    publish_month(engine, "2025-02", **publish_args("2025-02", VALUES))
+    held = publish_args(
+        "2025-02", {"revenue": 999.0, "churn_rate": 4.0}, status={"revenue": "held"}
+    )
+    frame = held["measures"]
+    is_revenue = frame["measure_id"] == "revenue"
+    frame.loc[is_revenue, "data_state"] = "held"
+    frame.loc[is_revenue, "data_note"] = "gate failed: gl_lines 2025-02"
+    frame.loc[is_revenue, "score"] = float("nan")
+    outcome = publish_month(engine, "2025-02", **held)
+
+    published = read_published(engine, "2025-02")
+    month = published[published["period_type"] == "month"].set_index("measure_id")
+    assert month.loc["revenue", "value"] == 110.0  # not the 999 computed from a failed extract
+    assert month.loc["revenue", "variance"] == 10.0
+    assert (month.loc["revenue", "status"], month.loc["revenue", "data_state"]) == ("held", "held")
+    assert month.loc["revenue", "data_note"] == "gate failed: gl_lines 2025-02"
+    assert pd.isna(month.loc["revenue", "score"])
+    assert outcome.restatements == 3  # the status changed to held, recorded in history
+
+
+def test_a_held_measure_never_published_is_stored_as_computed(engine, publish_args):
+    args = publish_args("2025-02", {"revenue": 50.0}, status={"revenue": "held"})
+    args["measures"]["data_state"] = "held"
+    publish_month(engine, "2025-02", **args)
+    published = read_published(engine, "2025-02")
+    assert set(published["status"]) == {"held"} and 50.0 in set(published["value"])
+
+
+def test_an_empty_frame_is_refused_rather_than_erasing_the_month(engine, publish_args, wh):
+    publish_month(engine, "2025-02", **publish_args("2025-02", VALUES))
+    args = publish_args("2025-02", VALUES)
+    args["measures"] = args["measures"].head(0)
+    with pytest.raises(PublishInputError, match="would erase the month"):
+        publish_month(engine, "2025-02", **args)
+    assert wh.count(engine, "fact_measure_period") == 6
+
+
+def test_an_empty_required_column_names_the_row(engine, publish_args):
+    args = publish_args("2025-02", VALUES)
+    frame = args["measures"]
+    frame["is_official"] = frame["is_official"].astype(object)
+    frame.loc[0, "is_official"] = None
+    with pytest.raises(PublishInputError, match=r"'is_official' is empty for .*revenue"):
+        publish_month(engine, "2025-02", **args)
