@@ -113,7 +113,9 @@ class EmailChannel:
         mail["From"] = self.config.sender
         mail["To"] = target
         mail["Subject"] = message.subject
-        mail[DEDUP_HEADER] = message.dedup_header
+        for key in message.dedup_keys:
+            # One header per key: a single long header would be folded across lines.
+            mail[DEDUP_HEADER] = key
         mail["Message-ID"] = _message_id(message.dedup_keys, target)
         mail.set_content(message.text)
         mail.add_alternative(message.html, subtype="html")
