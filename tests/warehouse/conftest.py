@@ -1,15 +1,17 @@
 """Warehouse fixtures: a migrated database on SQLite and on PostgreSQL, a small spec, scored frames.
 
-Every test that takes `url`/`engine` runs once per backend. PostgreSQL tests run in a freshly
-created schema (selected through `search_path`) that is dropped afterwards, so runs never see
-each other's rows.
+Every test that takes `url`/`engine` runs once per backend. PostgreSQL tests run in a schema
+created and migrated for this test session (selected through `search_path`, dropped at the end),
+emptied before each test, so runs never see each other's rows.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -20,6 +22,7 @@ from sqlalchemy.engine import Engine, make_url
 from bsc_pipeline.periods import FiscalCalendar, Month
 from bsc_pipeline.spec.models import Spec
 from bsc_pipeline.warehouse.engine import make_engine, upgrade_warehouse
+from bsc_pipeline.warehouse.schema import metadata
 
 POSTGRES_ENV = "BSC_TEST_POSTGRES_URL"
 
@@ -205,18 +208,21 @@ def publish_args(spec: Spec) -> Any:
     return build
 
 
-def _sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return f"sqlite:///{tmp_path_factory.mktemp('warehouse') / 'scorecard.db'}"
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse file migrated once; each test gets a copy (migrating costs more than copying)."""
+    path = tmp_path_factory.mktemp("template") / "scorecard.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_warehouse(engine)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A migrated, empty warehouse URL on each backend."""
-    if request.param == "sqlite":
-        address = _sqlite_url(tmp_path_factory)
-        upgrade_warehouse(address)
-        yield address
-        return
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[str]:
+    """One freshly created, migrated schema per test session, dropped at the end."""
     base = os.environ.get(POSTGRES_ENV)
     if not base:
         pytest.skip(f"{POSTGRES_ENV} is not set, so the PostgreSQL variant does not run")
@@ -233,6 +239,27 @@ def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         with admin.begin() as connection:
             connection.execute(sa.text(f'DROP SCHEMA "{schema_name}" CASCADE'))
         admin.dispose()
+
+
+def _empty_postgres(url: str) -> None:
+    """Every table emptied, so each test starts from a just-migrated warehouse."""
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty warehouse URL on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "scorecard.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    address: str = request.getfixturevalue("postgres_schema")
+    _empty_postgres(address)
+    return address
 
 
 @pytest.fixture
