@@ -95,3 +95,31 @@ def test_upgrade_is_safe_to_repeat_and_creates_every_view(url, engine):
     inspector = sa.inspect(engine)
     assert set(metadata.tables) <= set(inspector.get_table_names())
     assert set(VIEWS) <= set(inspector.get_view_names())
+
+
+def test_two_publishers_of_one_month_queue_instead_of_colliding(url, publish_args, wh):
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from bsc_pipeline.warehouse.engine import make_engine
+
+    start = Barrier(2)
+    runs = [publish_args("2025-02", OLD), publish_args("2025-02", NEW)]
+
+    def publish(args):
+        engine = make_engine(url)
+        try:
+            start.wait(timeout=30)
+            return publish_month(engine, "2025-02", **args)
+        finally:
+            engine.dispose()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(publish, runs))
+
+    engine = make_engine(url)
+    assert wh.count(engine, "fact_measure_period") == 6
+    assert sum(o.first_publications for o in outcomes) == 6
+    assert sum(o.restatements for o in outcomes) == 3  # revenue's three rows differ
+    assert wh.count(engine, "measure_value_history") == 9
+    engine.dispose()
