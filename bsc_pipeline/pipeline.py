@@ -157,10 +157,13 @@ class Pipeline:
 
     def compute_measures(self, month: str) -> pd.DataFrame:
         """Every measure of the spec for every period type as of `month`."""
-        from bsc_pipeline.measures import compute_measure_values, load_targets
+        from bsc_pipeline.measures import TargetBook, compute_measure_values
+        from bsc_pipeline.spec.loader import resolve_targets_file
 
         loader = LakeFrameLoader(self.lake, self.contracts)
-        targets = load_targets(self.spec, self._targets_path())
+        targets = TargetBook.from_spec(
+            self.spec, resolve_targets_file(self.settings.spec_path, self.spec)
+        )
         values = compute_measure_values(
             self.spec, month, loader, contracts=self.contracts, targets=targets
         )
@@ -180,31 +183,30 @@ class Pipeline:
 
     def publish(self, month: str, run_id: str, restatement_reason: str | None = None) -> Any:
         """Publish the month in one warehouse transaction, with its alert outbox rows."""
-        from bsc_pipeline.alerts.transitions import plan_events
-        from bsc_pipeline.warehouse import publish_month, read_published
+        from bsc_pipeline.alerts.published import plan_month
+        from bsc_pipeline.quality.persistence import dq_result_frame
+        from bsc_pipeline.warehouse import publish_month
 
         scored = self._require("scorecard", month)
-        rollups = self._require("rollups", month)
-        previous = read_published(self.engine, month)
-        events = plan_events(
+        events = plan_month(
+            self.engine,
             self.spec,
             scored,
-            previous,
+            month=month,
             run_id=run_id,
             is_restatement=restatement_reason is not None,
-            data_owner_for=self.data_owner_for(),
         )
         return publish_month(
             self.engine,
             month,
             run_id=run_id,
             measures=scored,
-            rollups=rollups,
+            rollups=self._require("rollups", month),
             spec=self.spec,
             files=self._files_read(month),
-            gate_results=self._gate_results(month),
+            gate_results=dq_result_frame(self._gate_results(month), run_id),
             quarantine=self._quarantine(month),
-            alert_events=[e.to_row() if hasattr(e, "to_row") else e for e in events],
+            alert_events=[event.to_row() for event in events],
             restatement_reason=restatement_reason,
         )
 
@@ -219,19 +221,6 @@ class Pipeline:
         from bsc_pipeline.warehouse import closed_months
 
         return closed_months(self.engine)
-
-    def data_owner_for(self) -> dict[str, str]:
-        """Measure id → the owner of the first dataset it reads (told when it is held)."""
-        from bsc_pipeline.measures import measure_sources
-
-        owners = {name: d.owner for name, d in self.spec.datasets.items()}
-        result: dict[str, str] = {}
-        for measure in self.spec.measures:
-            for dataset in measure_sources(self.spec, measure.id):
-                if dataset in owners:
-                    result[measure.id] = owners[dataset]
-                    break
-        return result
 
     def _require(self, layer: str, month: str) -> pd.DataFrame:
         frame = self.lake.read_frame(layer, month)
@@ -254,16 +243,12 @@ class Pipeline:
                 volumes.append(int(meta["row_count"]))
         return volumes
 
-    def _targets_path(self) -> Any:
-        name = self.spec.scorecard.targets_file
-        return (self.settings.spec_path.parent / name) if name else None
-
     def _files_read(self, month: str) -> list[dict[str, Any]]:
         files = []
         for dataset in self.datasets:
             meta = self.lake.read_json("raw", month, dataset)
             for f in (meta or {}).get("files", []):
-                files.append({"dataset": dataset, **f})
+                files.append({"dataset": dataset, "file": f["path"], **f})
         return files
 
     def _gate_results(self, month: str) -> list[dict[str, Any]]:

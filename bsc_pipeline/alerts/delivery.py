@@ -45,6 +45,7 @@ class DeliverySummary:
     dead: int = 0
     dead_letters: int = 0
     still_pending: int = 0
+    unconfigured: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,12 +75,27 @@ def deliver_pending(
     used = list(default_channels() if channels is None else channels)
     summary = DeliverySummary()
     pending = outbox.list_events(engine, pending_only=True, event_ids=event_ids)
+    if pending and not _reaches_anyone(spec, used):
+        # Nothing is configured yet (a demo, a new install): keep the events for later
+        # rather than dead-lettering every one of them.
+        log.warning(
+            "no alert channel reaches any owner (set BSC_SMTP_HOST or an owner's webhook "
+            "variable); %d event(s) stay pending",
+            len(pending),
+        )
+        summary.unconfigured = True
+        summary.still_pending = len(pending)
+        return summary
     letters = _deliver(engine, spec, pending, used, now, backoff_base, backoff_cap, summary)
     if letters:
         again = outbox.list_events(engine, pending_only=True, event_ids=letters)
         _deliver(engine, spec, again, used, now, backoff_base, backoff_cap, summary)
     summary.still_pending = len(outbox.list_events(engine, pending_only=True, event_ids=event_ids))
     return summary
+
+
+def _reaches_anyone(spec: Spec, channels: Sequence[Channel]) -> bool:
+    return any(channel.target_for(owner) for owner in spec.owners for channel in channels)
 
 
 def routes_for(spec: Spec, owner_id: str, channels: Sequence[Channel]) -> list[Route]:

@@ -3,8 +3,6 @@
 Dagster is only the edge: every asset calls one step of `bsc_pipeline.pipeline.Pipeline`.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any
