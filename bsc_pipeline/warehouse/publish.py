@@ -72,6 +72,13 @@ class TableChange:
     deleted: int = 0
     unchanged: int = 0
 
+    def __add__(self, other: TableChange) -> TableChange:
+        return TableChange(
+            self.inserted + other.inserted,
+            self.deleted + other.deleted,
+            self.unchanged + other.unchanged,
+        )
+
 
 @dataclass(frozen=True)
 class PublishOutcome:
@@ -134,17 +141,7 @@ def publish_month(
         fact_rows = _keep_figures_of_held(connection, month, fact_rows)
         measure_change, history = _replace_measures(connection, month, fact_rows, run_id, now)
         first, restated = _append_history(connection, history, run_id, now, reason)
-        rollup_change = TableChange()
-        for level, (table, node_column) in schema.ROLLUP_TABLES.items():
-            frame = rollup_rows[rollup_rows["level"] == level].drop(columns="level")
-            frame = frame.rename(columns={"node_id": node_column}).reset_index(drop=True)
-            key = (node_column, "period_type", "period", "as_of_month")
-            change, _ = _replace_rows(connection, table, key, month, frame, run_id, now)
-            rollup_change = TableChange(
-                rollup_change.inserted + change.inserted,
-                rollup_change.deleted + change.deleted,
-                rollup_change.unchanged + change.unchanged,
-            )
+        rollup_change = _replace_rollups(connection, month, rollup_rows, run_id, now)
 
         _record_run(connection, run_id, month, started_at or now, now, files)
         _record_rows(connection, schema.dq_result, gate_results, run_id, month)
@@ -401,6 +398,20 @@ def _replace_measures(
     return _replace_rows(
         connection, schema.fact_measure_period, schema.MEASURE_FACT_KEY, month, facts, run_id, now
     )
+
+
+def _replace_rollups(
+    connection: sa.Connection, month: str, rollups: pd.DataFrame, run_id: str, now: datetime
+) -> TableChange:
+    """Each roll-up level goes to its own table, with `node_id` under that table's id column."""
+    total = TableChange()
+    for level, (table, node_column) in schema.ROLLUP_TABLES.items():
+        frame = rollups[rollups["level"] == level].drop(columns="level")
+        frame = frame.rename(columns={"node_id": node_column}).reset_index(drop=True)
+        key = (node_column, "period_type", "period", "as_of_month")
+        change, _ = _replace_rows(connection, table, key, month, frame, run_id, now)
+        total += change
+    return total
 
 
 def _append_history(
