@@ -6,6 +6,7 @@ import os
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy import Connection
 
 from bsc_pipeline.warehouse.engine import make_engine
 from bsc_pipeline.warehouse.schema import metadata
@@ -13,7 +14,7 @@ from bsc_pipeline.warehouse.schema import metadata
 config = context.config
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=metadata, compare_type=True)
     with context.begin_transaction():
         context.run_migrations()
