@@ -25,6 +25,8 @@ VIEWS = (
     "v_scorecard_period_as_of",
     "v_measure_value_first_reported",
     "v_measure_value_restated",
+    "v_rollup_period",
+    "v_rollup_period_as_of",
 )
 
 _READING_VIEWS: dict[str, str] = {
@@ -50,6 +52,7 @@ _NUMBERS = frozenset(
         "prior_period_value",
         "prior_year_value",
         "ytd_actual",
+        "data_confidence",
     }
 )
 
@@ -115,6 +118,17 @@ def read_readings(
             sa.column("period_type") == period_type,
         )
         .order_by(sa.column("measure_id"), sa.column("period"))
+    )
+    return _normalise(_read(engine, query))
+
+
+def read_rollups(engine: Engine, month: str) -> pd.DataFrame:
+    """Objective, perspective and scorecard rows as reported at `month`'s close, all periods."""
+    query = (
+        sa.select(sa.text("*"))
+        .select_from(_view("v_rollup_period_as_of"))
+        .where(sa.column("as_of_month") == str(Month.parse(month)))
+        .order_by(sa.column("level"), sa.column("node_id"), sa.column("period_type"))
     )
     return _normalise(_read(engine, query))
 

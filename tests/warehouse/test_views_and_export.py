@@ -15,7 +15,7 @@ from bsc_pipeline.warehouse.errors import WarehouseError
 from bsc_pipeline.warehouse.export import export_scorecard
 from bsc_pipeline.warehouse.period_close import period_state
 from bsc_pipeline.warehouse.publish import publish_month
-from bsc_pipeline.warehouse.readings import read_scorecard
+from bsc_pipeline.warehouse.readings import read_rollups, read_scorecard
 
 FEBRUARY = {"revenue": 110.0, "churn_rate": 4.0, "churned_customers": 3.0}
 MARCH = {"revenue": 120.0, "churn_rate": 6.0, "churned_customers": 5.0}
@@ -71,6 +71,31 @@ def test_period_view_reads_each_period_at_its_latest_month(two_months):
     assert as_of_february.loc["revenue", "actual"] == 220.0
     assert as_of_february.loc["revenue", "is_partial"]
     assert as_of_february.loc["revenue", "period_end"] == pd.Timestamp("2025-04-01")
+
+
+def test_rollup_view_names_each_node_and_its_confidence(engine, publish_args):
+    february = publish_args("2025-02", FEBRUARY)
+    rollups = february["rollups"]
+    customer = rollups["node_id"] == "customer"
+    rollups.loc[customer, ["score", "status", "data_confidence", "children_with_data"]] = [
+        None,
+        "no_data",
+        0.0,
+        0,
+    ]
+    publish_month(engine, "2025-02", **february)
+    rows = read_rollups(engine, "2025-02").set_index("node_id")
+    assert len(rows) == 5
+    objective = rows.loc["grow_revenue"]
+    assert (objective["level"], objective["node_name"], objective["parent_id"]) == (
+        "objective",
+        "Grow revenue",
+        "financial",
+    )
+    assert objective["score"] == 6.6 and objective["data_confidence"] == 1.0
+    assert rows.loc["customer", "status"] == "no_data"
+    assert pd.isna(rows.loc["customer", "score"]) and rows.loc["customer", "data_confidence"] == 0
+    assert rows.loc["test_co", "level"] == "scorecard"
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "xlsx"])
