@@ -7,9 +7,11 @@ canonical dtypes so a number read back from SQLite or PostgreSQL equals the one 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -84,6 +86,25 @@ def _python(value: Any) -> Any:
         return None
     if isinstance(value, float) and math.isnan(value):
         return None
+    return value
+
+
+def jsonable(value: Any) -> Any:
+    """A structure PostgreSQL's JSON type accepts: no NaN/inf, no numpy scalars, dates as text."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | np.ndarray):
+        return [jsonable(v) for v in value]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, date | datetime | pd.Timestamp):
+        return value.isoformat()
     return value
 
 

@@ -26,7 +26,13 @@ from bsc_pipeline.warehouse import schema
 from bsc_pipeline.warehouse.dimensions import sync_dimensions
 from bsc_pipeline.warehouse.engine import WRITE_OPTION
 from bsc_pipeline.warehouse.errors import PeriodClosedError, PublishInputError
-from bsc_pipeline.warehouse.frames import canonical, changed_mask, read_table, records
+from bsc_pipeline.warehouse.frames import (
+    canonical,
+    changed_mask,
+    jsonable,
+    read_table,
+    records,
+)
 
 ALLOWED_VALUES: dict[str, frozenset[str]] = {
     "period_type": frozenset({"month", "quarter", "fiscal_year", "ytd", "ttm"}),
@@ -548,10 +554,10 @@ def _json_value(value: Any) -> Any:
     """JSON text is stored as the structure it encodes, not as a quoted string."""
     if isinstance(value, str):
         try:
-            return json.loads(value)
+            return jsonable(json.loads(value))
         except ValueError:
             return value
-    return value
+    return jsonable(value)
 
 
 def _insert_alert_events(
@@ -581,6 +587,8 @@ def _insert_alert_events(
             "is_restatement": False,
             **event,
         }
+        if row.get("payload") is not None:
+            row["payload"] = _json_value(row["payload"])
         rows.setdefault(str(row["dedup_key"]), row)
     existing = set(
         connection.execute(

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 import typer
 from typer.testing import CliRunner
 
+from bsc_pipeline.warehouse import schema
 from bsc_pipeline.warehouse.cli import export_command, period_app
 from bsc_pipeline.warehouse.errors import WarehouseError
 from bsc_pipeline.warehouse.export import export_scorecard
@@ -135,6 +137,32 @@ def test_alert_events_are_deduplicated_by_key(engine, publish_args, wh):
     rows = wh.table_rows(engine, "alert_event")
     assert sorted(r[1] for r in rows) == ["gl_lines|2025-02|held", "revenue|2025-02|red"]
     assert wh.count(engine, "alert_event") == 2
+
+
+def test_alert_payloads_are_stored_as_plain_json(engine, publish_args):
+    import numpy as np
+
+    payload = {
+        "actual": float("nan"),
+        "target": np.float64(100.0),
+        "rows": np.int64(3),
+        "as_of": pd.Timestamp("2025-02-28T10:00:00Z"),
+        "drivers": [{"measure_id": "churn_rate", "value": float("inf")}],
+    }
+    event = {"dedup_key": "revenue|2025-02|no_data", "kind": "no_data", "payload": payload}
+    publish_month(engine, "2025-02", **publish_args("2025-02", FEBRUARY, alert_events=[event]))
+    with engine.connect() as connection:
+        stored = connection.execute(
+            sa.select(schema.alert_event.c.payload, schema.alert_event.c.state)
+        ).one()
+    assert stored.state == "pending"
+    assert stored.payload == {
+        "actual": None,
+        "target": 100.0,
+        "rows": 3,
+        "as_of": "2025-02-28T10:00:00+00:00",
+        "drivers": [{"measure_id": "churn_rate", "value": None}],
+    }
 
 
 def test_an_alert_event_without_a_key_is_refused(engine, publish_args):
