@@ -12,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine, make_url
 
 from bsc_pipeline.settings import PROJECT_ROOT
@@ -75,11 +77,21 @@ def upgrade_warehouse(url: str | Engine) -> None:
     """Run `alembic upgrade head`; a no-op when the schema is current, so safe on every run."""
     engine = url if isinstance(url, Engine) else make_engine(url)
     config = alembic_config()
-    connection = engine.connect().execution_options(**{WRITE_OPTION: True})
-    with connection, connection.begin():
-        if connection.dialect.name == "postgresql":
-            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_UPGRADE_LOCK_KEY)))
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-    if not isinstance(url, Engine):
-        engine.dispose()
+    try:
+        if _at_head(engine, config):
+            return  # the common case: no write lock taken, so concurrent runs do not queue
+        connection = engine.connect().execution_options(**{WRITE_OPTION: True})
+        with connection, connection.begin():
+            if connection.dialect.name == "postgresql":
+                connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_UPGRADE_LOCK_KEY)))
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    finally:
+        if not isinstance(url, Engine):
+            engine.dispose()
+
+
+def _at_head(engine: Engine, config: Config) -> bool:
+    head = ScriptDirectory.from_config(config).get_current_head()
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision() == head

@@ -123,3 +123,20 @@ def test_two_publishers_of_one_month_queue_instead_of_colliding(url, publish_arg
     assert sum(o.restatements for o in outcomes) == 3  # revenue's three rows differ
     assert wh.count(engine, "measure_value_history") == 9
     engine.dispose()
+
+
+def test_migrations_go_down_to_nothing_and_back_up_step_by_step(url, engine):
+    from alembic import command
+
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    assert not set(metadata.tables) & set(sa.inspect(engine).get_table_names())
+
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    assert "v_rollup_period" not in sa.inspect(engine).get_view_names()
+    upgrade_warehouse(url)  # from an older revision to head
+    assert set(VIEWS) <= set(sa.inspect(engine).get_view_names())
