@@ -1,0 +1,101 @@
+"""Backfill: twelve months through `runner.run_months` with one and with two processes."""
+
+from __future__ import annotations
+
+import inspect
+import io
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.measure import in_child
+from benchmarks.stages import migrate
+from benchmarks.workload import bench_settings, count_rows, generated, history_months
+from bsc_pipeline.periods import Month
+from bsc_pipeline.settings import Settings
+
+
+@dataclass
+class BackfillRun:
+    jobs: int
+    seconds: float
+    peak_mib: float
+    succeeded: int
+    failed: int
+    error: str | None = None
+
+
+@dataclass
+class Backfill:
+    scale: float
+    months: list[str]
+    input_rows: int
+    runs: list[BackfillRun] = field(default_factory=list)
+    jobs_supported: bool = True
+
+    def speedup(self) -> float:
+        """Seconds with two processes over seconds with one (target at most 0.65)."""
+        by_jobs = {r.jobs: r.seconds for r in self.runs}
+        return by_jobs.get(2, float("nan")) / by_jobs.get(1, float("nan"))
+
+
+def jobs_supported() -> bool:
+    """Whether `run_months` takes `jobs` and uses it for more than its signature."""
+    from bsc_pipeline import runner
+
+    if "jobs" not in inspect.signature(runner.run_months).parameters:
+        return False
+    body = inspect.getsource(runner)
+    return body.count("jobs") > 2
+
+
+def _run(settings: Settings, months: list[str], jobs: int) -> dict[str, Any]:
+    import dagster as dg
+    from rich.console import Console
+
+    from bsc_pipeline.runner import run_months
+
+    console = Console(file=io.StringIO(), width=200)
+    kwargs: dict[str, Any] = {"console": console, "settings": settings}
+    if "jobs" in inspect.signature(run_months).parameters:
+        kwargs["jobs"] = jobs
+    report = run_months(months, instance=dg.DagsterInstance.ephemeral(), **kwargs)
+    failed = [o for o in report.outcomes if not o.succeeded]
+    return {
+        "succeeded": len(report.outcomes) - len(failed),
+        "failed": len(failed),
+        "error": failed[0].error if failed else None,
+    }
+
+
+def run_backfill(
+    cache: Path, run_root: Path, *, seed: int, month: str, scale: float, count: int = 12
+) -> Backfill:
+    """`count` months ending at `month`, all generated at `scale`, with jobs=1 then jobs=2."""
+    first = str(Month.parse(month).shift(-(count - 1)))
+    months = history_months(month, first)
+    landing = generated(cache, scale=scale, seed=seed, months=count, end=month)
+    result = Backfill(scale, months, _landing_rows(landing), jobs_supported=jobs_supported())
+    for jobs in (1, 2):
+        run_dir = run_root / f"backfill-jobs{jobs}"
+        shutil.rmtree(run_dir, ignore_errors=True)
+        settings = bench_settings(landing, run_dir / "lake", run_dir / "warehouse.db", first)
+        in_child(migrate, settings)
+        measured = in_child(_run, settings, months, jobs, log=run_dir / "dagster.log")
+        outcome = measured.result or {}
+        result.runs.append(
+            BackfillRun(
+                jobs,
+                measured.seconds,
+                measured.peak_mib,
+                outcome.get("succeeded", 0),
+                outcome.get("failed", len(months)),
+                measured.error or outcome.get("error"),
+            )
+        )
+    return result
+
+
+def _landing_rows(landing: Path) -> int:
+    return sum(count_rows(p) for p in landing.glob("*/*.csv"))
