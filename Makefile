@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_MONTHS ?= 36
 DEMO_SEED ?= 7
+DEMO_END ?= 2026-10
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
 .PHONY: install demo test lint typecheck pytest ui bench clean help
@@ -21,7 +22,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)  ## create .venv and install the package with its dev tools
 
 demo: install  ## generate demo extracts, run every demo month, show the scorecard
-	$(BIN)/bsc demo-data --months $(DEMO_MONTHS) --seed $(DEMO_SEED)
+	$(BIN)/bsc demo-data --months $(DEMO_MONTHS) --seed $(DEMO_SEED) --end $(DEMO_END)
 	$(BIN)/bsc backfill --all-landed
 	$(BIN)/bsc show
 	@echo
