@@ -102,6 +102,17 @@ def test_broken_extract_holds_its_measures_and_keeps_published_values(
     assert (independent["status"] != "held").all()
     assert after.loc["revenue", "actual"] == pytest.approx(1500.0)
 
+    engine = sa.create_engine(settings.warehouse_url)
+    with engine.connect() as conn:
+        told = conn.execute(
+            sa.text(
+                "SELECT recipient_owner_id FROM alert_event "
+                "WHERE kind = 'held' AND measure_id = :m AND period = '2025-02'"
+            ),
+            {"m": held_measure},
+        ).scalars()
+        assert list(told) == ["data"], "the dataset's data owner is told, not the measure owner"
+
     quarantined = _quarantine(settings, dataset)
     if expect_quarantine:
         assert sorted(quarantined["line"]) == [3, 4]
