@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -207,7 +208,7 @@ class PeerQuery:
         return f"{quote('agg_' + dataset)}.{quote(name)}"
 
     def _formula(self, node: ast.expr, month: str) -> str:
-        if isinstance(node, ast.Constant):
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
             return repr(float(node.value))
         if isinstance(node, ast.Name):
             return self.expression(node.id, month)
@@ -332,7 +333,7 @@ def peer_values(
 
 
 def differences(
-    pipeline: dict[str, float | None], peer: dict[str, float | None]
+    pipeline: Mapping[str, float | None], peer: Mapping[str, float | None]
 ) -> list[Difference]:
     """Measures whose values differ beyond float summation order (both missing is equal)."""
     found = []

@@ -45,7 +45,15 @@ def _main(payload: str, month: str) -> dict[str, Any]:
     imported = time.perf_counter()
     raw = json.loads(payload)
     settings = Settings(
-        **{k: Path(v) if k.endswith(("_dir", "_path", "_config")) else v for k, v in raw.items()}
+        warehouse_url=raw["warehouse_url"],
+        landing_dir=Path(raw["landing_dir"]),
+        lake_dir=Path(raw["lake_dir"]),
+        spec_path=Path(raw["spec_path"]),
+        contracts_path=Path(raw["contracts_path"]),
+        sources_config=Path(raw["sources_config"]),
+        timezone=raw["timezone"],
+        partitions_start=raw["partitions_start"],
+        nightly_at=raw["nightly_at"],
     )
     job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB)
     loaded = time.perf_counter()

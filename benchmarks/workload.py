@@ -211,15 +211,21 @@ def build_workload(
     seed: int,
     scale: float,
     history_scale: float = HISTORY_SCALE,
+    history: int | None = None,
 ) -> Workload:
-    """The demo history at `history_scale` with `month` generated at `scale`."""
-    horizon = measure_horizon(month)
-    months = history_months(month, horizon)
-    history = generated(cache, scale=history_scale, seed=seed, months=len(months), end=month)
+    """The demo history at `history_scale` with `month` generated at `scale`.
+
+    `history` months (the measured one included) default to every month the measures read.
+    """
+    first = (
+        measure_horizon(month) if history is None else str(Month.parse(month).shift(1 - history))
+    )
+    months = history_months(month, first)
+    past = generated(cache, scale=history_scale, seed=seed, months=len(months), end=month)
     if scale == history_scale:
-        landing = history
+        landing = past
     else:
         month_run = generated(cache, scale=scale, seed=seed, months=2, end=month)
-        landing = overlay(cache, history, month_run, month)
-    lake = history_lake(cache, history, months[:-1])
+        landing = overlay(cache, past, month_run, month)
+    lake = history_lake(cache, past, months[:-1])
     return Workload(name, month, scale, seed, landing, lake, months[0])

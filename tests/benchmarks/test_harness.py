@@ -1,0 +1,101 @@
+"""The harness end to end at a small scale, and the arithmetic of growth and targets."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from benchmarks.floor import files_read
+from benchmarks.growth import growth_steps
+from benchmarks.measure import Measured, in_child
+from benchmarks.month import MonthResult, bench_month
+from benchmarks.report import Report, print_report, targets, write_json
+from benchmarks.stages import STAGES, MonthStages, StageFigure
+from benchmarks.workload import build_workload, scale_for
+from bsc_pipeline.settings import PROJECT_ROOT
+from bsc_pipeline.sources import load_contracts
+
+MONTH = "2026-06"
+
+
+def _month(name: str, rows: int, seconds: float, floor: float) -> MonthResult:
+    stages = MonthStages({"read": StageFigure(seconds, rows / seconds, 100.0)})
+    return MonthResult(
+        name, MONTH, 1.0, rows, {}, Measured(floor, 50.0), stages, Measured(0.1, 60.0)
+    )
+
+
+def test_growth_is_cost_beyond_the_tiny_month_per_extra_rows() -> None:
+    tiny = _month("tiny", 1_000, 2.0, 0.01)
+    steps = growth_steps(
+        tiny, [_month("1/4", 4_001_000, 42.0, 2.0), _month("1/16", 1_001_000, 12.0, 0.5)]
+    )
+    assert [s.name for s in steps] == ["1/16", "1/4"]
+    assert steps[0].growing_per_million == pytest.approx(10.0)  # (12 - 2) s / 1 M extra rows
+    assert steps[0].floor_per_million == pytest.approx(0.5 / 1.001)
+    assert steps[1].rows_ratio == pytest.approx(4.0)
+    assert steps[1].cost_ratio == pytest.approx(4.0)  # (42 - 2) / (12 - 2)
+    assert steps[1].near_linear
+    found = {t.name: t for t in targets({}, tiny, None, steps, None)}
+    assert found["growth to 1/4"].figure == pytest.approx(4.0)
+    assert found["growth to 1/4"].met
+    assert found["growing part / floor (1/4)"].figure == pytest.approx(10.0 / (2.0 / 4.001))
+    assert found["imports + definitions"].met is None  # not measured is not a pass
+
+
+def test_scale_reaches_every_target() -> None:
+    per_scale = {"gl_lines": 2_000.0, "tickets": 300.0, "employees": 1_000.0}
+    scale = scale_for(per_scale, {"gl_lines": 5_000_000, "tickets": 500_000}, margin=1.0)
+    assert scale == 2_500
+    assert scale * per_scale["tickets"] >= 500_000
+
+
+def test_child_reports_errors_and_peak(tmp_path: Path) -> None:
+    def allocate(mib: int) -> int:
+        block = bytearray(mib * 1024 * 1024)
+        return len(block)
+
+    small, large = in_child(allocate, 1), in_child(allocate, 200)
+    assert large.result == 200 * 1024 * 1024
+    assert large.peak_mib - small.peak_mib > 150
+    failed = in_child(_fails)
+    assert failed.error is not None and "ValueError: no such month" in failed.error
+
+
+def _fails() -> None:
+    raise ValueError("no such month")
+
+
+@pytest.mark.slow
+def test_harness_measures_a_small_month_and_duckdb_agrees(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    cache = tmp_path_factory.mktemp("cache")
+    workload = build_workload(
+        cache, name="small", month=MONTH, seed=3, scale=2.0, history_scale=0.3, history=13
+    )
+    contracts = load_contracts(PROJECT_ROOT / "sources" / "contracts.yaml")
+    assert all(files_read(workload.landing, contracts, MONTH).values())
+    result = bench_month(workload, cache / "run", dagster=False)
+    assert set(result.stages.figures) == set(STAGES)
+    assert result.floor.error is None and result.input_rows > 0
+    assert result.stages.extract_rows["gl_lines"] > 0
+    assert result.peer.error is None
+    assert len(result.peer.result) >= 30
+    assert result.differences == [], "\n".join(map(str, result.differences))
+    for name in ("read", "gate", "measures", "scoring"):
+        assert result.stages.figures[name].error is None, result.stages.figures[name].error
+        assert result.stages.figures[name].peak_mib > 0
+
+    report = Report("test", {}, [result], growth_steps(result, []), None, [])
+    console = Console(record=True, width=160)
+    print_report(console, report)
+    assert "DuckDB peer" in console.export_text()
+    written = json.loads(write_json(report, cache / "results").read_text(encoding="utf-8"))
+    month = written["months"][0]
+    assert month["input_rows"] == result.input_rows
+    assert not math.isnan(month["pipeline_seconds"])
