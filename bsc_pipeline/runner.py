@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Sequence
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from rich.console import Console
@@ -12,10 +19,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bsc_pipeline.defs import build_definitions
-from bsc_pipeline.defs.jobs import NIGHTLY_JOB
+from bsc_pipeline.defs.assets import HISTORY_WINDOW_MONTHS, PUBLISH_POOL
+from bsc_pipeline.defs.backfill import backfill_job_from_env
+from bsc_pipeline.defs.jobs import NIGHTLY_JOB, closed_months, published_months, warehouse_engine
+from bsc_pipeline.defs.resources import BscResource
 from bsc_pipeline.lake import Lake
+from bsc_pipeline.periods import Month
 from bsc_pipeline.settings import Settings
 
+BACKFILL_TAG = "bsc/backfill"
 _MONTH_IN_NAME = re.compile(r"(\d{4}-(?:0[1-9]|1[0-2]))")
 
 
@@ -31,18 +43,19 @@ class MonthOutcome:
 @dataclass
 class RunReport:
     outcomes: list[MonthOutcome]
+    recomputed: list[MonthOutcome] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(o.succeeded for o in self.outcomes)
+        return all(o.succeeded for o in [*self.outcomes, *self.recomputed])
 
 
 def dagster_instance() -> dg.DagsterInstance:
     """The instance under DAGSTER_HOME when set (runs show in the UI), else a throwaway one."""
-    try:
-        return dg.DagsterInstance.get()
-    except dg.DagsterInvariantViolationError:
+    if not os.environ.get("DAGSTER_HOME"):
         return dg.DagsterInstance.ephemeral()
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    return dg.DagsterInstance.get()
 
 
 def landed_months(settings: Settings) -> list[str]:
@@ -63,19 +76,20 @@ def run_months(
     settings: Settings | None = None,
     instance: dg.DagsterInstance | None = None,
 ) -> RunReport:
-    """Materialize every asset for each month in turn; a failed month does not stop the rest."""
+    """Run each month through the nightly job in turn, or with `jobs > 1` as one parallel backfill.
+
+    A failed month does not stop the rest; the summary says which months published, held, failed.
+    """
     settings = settings or Settings.from_env()
+    if jobs > 1:
+        return run_backfill(
+            months, console=console, jobs=jobs, settings=settings, instance=instance
+        )
     job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB)
     instance = instance or dagster_instance()
     lake = Lake(settings.lake_dir)
     outcomes: list[MonthOutcome] = []
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=False) as progress:
+    with Progress(*_COLUMNS, console=console, transient=False) as progress:
         task = progress.add_task("months", total=len(months))
         for month in months:
             progress.update(task, description=f"month {month}")
@@ -84,8 +98,220 @@ def run_months(
             )
             outcomes.append(_outcome(month, result, lake))
             progress.advance(task)
-    console.print(_summary_table(outcomes))
+    print_summary(console, outcomes)
     return RunReport(outcomes)
+
+
+_COLUMNS = (
+    TextColumn("{task.description}"),
+    BarColumn(),
+    MofNCompleteColumn(),
+    TimeElapsedColumn(),
+)
+POLL_SECONDS = 0.5
+PRELOAD_MODULES = (
+    "dagster",
+    "pandas",
+    "pyarrow.parquet",
+    "sqlalchemy",
+    "bsc_pipeline.defs.backfill",
+    "bsc_pipeline.pipeline",
+    "bsc_pipeline.sources",
+    "bsc_pipeline.measures",
+    "bsc_pipeline.scoring",
+    "bsc_pipeline.warehouse",
+    "bsc_pipeline.quality.gx_validator",
+)
+"""Imported once by the forkserver, so each step's worker process starts in well under a second."""
+
+
+def backfill_run_config(
+    months: Sequence[str], settings: Settings, jobs: int, recompute: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Run config of the backfill job: the months, the settings as resource config, parallelism."""
+    plan = {"config": {"months": list(months), "recompute": list(recompute)}}
+    return {
+        "execution": {
+            "config": {
+                "max_concurrent": jobs,
+                "start_method": {"forkserver": {"preload_modules": list(PRELOAD_MODULES)}},
+            }
+        },
+        "ops": {"plan_months": plan, "plan_publication": plan},
+        "resources": {
+            "bsc": {"config": BscResource.from_settings(settings).model_dump(exclude_unset=False)}
+        },
+    }
+
+
+def months_to_recompute(settings: Settings, months: Sequence[str]) -> list[str]:
+    """Published, open months after the range whose windows (up to 24 months) read it."""
+    last = max(Month.parse(m) for m in months)
+    horizon = {str(last.shift(k)) for k in range(1, HISTORY_WINDOW_MONTHS)}
+    engine = warehouse_engine(settings)
+    try:
+        later = (published_months(engine) & horizon) - closed_months(engine)
+    finally:
+        engine.dispose()
+    return sorted(later - set(months))
+
+
+def ensure_publish_pool(instance: dg.DagsterInstance, console: Console | None = None) -> None:
+    """Give the `warehouse_publish` pool one slot unless the instance already limits it."""
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return
+    if PUBLISH_POOL in storage.get_concurrency_keys():
+        return
+    if instance.global_op_concurrency_default_limit is not None:
+        return
+    storage.set_concurrency_slots(PUBLISH_POOL, 1)
+    if console is not None:
+        console.print(f"[dim]Dagster pool {PUBLISH_POOL} limited to 1 publisher[/]")
+
+
+def run_backfill(
+    months: Sequence[str],
+    *,
+    console: Console,
+    jobs: int,
+    settings: Settings,
+    instance: dg.DagsterInstance | None = None,
+) -> RunReport:
+    """One run of the `backfill_months` job on the multiprocess executor, with live progress."""
+    months = sorted({str(Month.parse(m)) for m in months})
+    recompute = months_to_recompute(settings, months)
+    with ExitStack() as stack:
+        if instance is None:
+            instance = stack.enter_context(_persistent_instance(console))
+        ensure_publish_pool(instance, console)
+        tag = uuid.uuid4().hex
+        config = backfill_run_config(months, settings, jobs, recompute)
+        holder: dict[str, Any] = {}
+
+        def execute() -> None:
+            try:
+                holder["result"] = _execute_backfill(instance, config, tag)
+            except BaseException as exc:  # reported below, never lost in the thread
+                holder["error"] = exc
+
+        worker = threading.Thread(target=execute, name="bsc-backfill")
+        worker.start()
+        _follow(instance, tag, months, recompute, console, worker)
+        worker.join()
+        if "error" in holder:
+            raise holder["error"]
+        run_id, staged, published = holder["result"]
+    outcomes = _backfill_outcomes(months, staged, published, run_id)
+    redone = [_month_outcome(r, run_id) for r in published if r["month"] in set(recompute)]
+    print_summary(console, outcomes)
+    if redone:
+        failed = [o.month for o in redone if not o.succeeded]
+        console.print(
+            f"Recomputed {len(redone)} later month(s) whose periods read the range"
+            + (f"; [red]failed: {', '.join(failed)}[/]" if failed else "")
+        )
+    console.print(f"Dagster run {run_id}")
+    return RunReport(outcomes, recomputed=redone)
+
+
+def _execute_backfill(
+    instance: dg.DagsterInstance, config: dict[str, Any], tag: str
+) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
+    """Execute the backfill and read each month's result from the steps' outputs."""
+    job = dg.reconstructable(backfill_job_from_env)
+    with dg.execute_job(
+        job, instance=instance, run_config=config, tags={BACKFILL_TAG: tag}
+    ) as result:
+        staged = list(_node_output(result, "extract_and_stage", {}).values())
+        published = list(_node_output(result, "deliver_alerts", []))
+        return result.run_id, staged, published
+
+
+def _node_output(result: Any, node: str, default: Any) -> Any:
+    try:
+        return result.output_for_node(node)
+    except (dg.DagsterInvariantViolationError, dg.DagsterInvalidInvocationError, KeyError):
+        return default
+
+
+@contextmanager
+def _persistent_instance(console: Console) -> Iterator[dg.DagsterInstance]:
+    """The instance under DAGSTER_HOME, or a temporary one (worker processes need storage)."""
+    if os.environ.get("DAGSTER_HOME"):
+        with dg.DagsterInstance.get() as instance:
+            yield instance
+        return
+    console.print("[dim]DAGSTER_HOME is not set: this backfill's run is kept in a temp folder[/]")
+    with (
+        tempfile.TemporaryDirectory(prefix="bsc-dagster-") as home,
+        dg.DagsterInstance.local_temp(home) as instance,
+    ):
+        yield instance
+
+
+def _follow(
+    instance: dg.DagsterInstance,
+    tag: str,
+    months: Sequence[str],
+    recompute: Sequence[str],
+    console: Console,
+    worker: threading.Thread,
+) -> None:
+    """Progress bars fed by the run's step events while the executor works."""
+    with Progress(*_COLUMNS, console=console, transient=False) as progress:
+        staged = progress.add_task("extract + gate", total=len(months))
+        published = progress.add_task("measure + publish", total=len(months) + len(recompute))
+        while worker.is_alive():
+            worker.join(POLL_SECONDS)
+            done = _finished_steps(instance, tag)
+            progress.update(staged, completed=done.get("extract_and_stage", 0))
+            progress.update(published, completed=done.get("publish", 0))
+
+
+def _finished_steps(instance: dg.DagsterInstance, tag: str) -> dict[str, int]:
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={BACKFILL_TAG: tag}), limit=1)
+    if not runs:
+        return {}
+    counts: dict[str, int] = {}
+    types = {dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
+    for record in instance.all_logs(runs[0].run_id, of_type=types):
+        step = (record.step_key or "").split("[", 1)[0]
+        counts[step] = counts.get(step, 0) + 1
+    return counts
+
+
+def _month_outcome(result: dict[str, Any], run_id: str) -> MonthOutcome:
+    return MonthOutcome(
+        month=result["month"],
+        succeeded=result["error"] is None,
+        run_id=run_id,
+        held_datasets=sorted(result["held"]),
+        error=result["error"],
+    )
+
+
+def _backfill_outcomes(
+    months: Sequence[str],
+    staged: list[dict[str, Any]],
+    published: list[dict[str, Any]],
+    run_id: str,
+) -> list[MonthOutcome]:
+    """One outcome per month; a month no step reported on failed with the run."""
+    by_month = {r["month"]: r for r in staged}
+    by_month.update({r["month"]: r for r in published})
+    outcomes = []
+    for month in months:
+        result = by_month.get(month)
+        if result is None or (result["error"] is None and result["phase"] != "published"):
+            result = {
+                "month": month,
+                "error": f"not published: see Dagster run {run_id}",
+                "phase": "run",
+                "held": (result or {}).get("held", []),
+            }
+        outcomes.append(_month_outcome(result, run_id))
+    return outcomes
 
 
 def _outcome(month: str, result: dg.ExecuteInProcessResult, lake: Lake) -> MonthOutcome:
@@ -108,18 +334,23 @@ def _outcome(month: str, result: dg.ExecuteInProcessResult, lake: Lake) -> Month
     return MonthOutcome(month, result.success, result.run_id, held, error)
 
 
-def _summary_table(outcomes: list[MonthOutcome]) -> Table:
+def print_summary(console: Console, outcomes: list[MonthOutcome]) -> None:
+    """One line of counts, then a table of the months that need a look (held or failed)."""
     published = sum(o.succeeded and not o.held_datasets for o in outcomes)
     held = sum(o.succeeded and bool(o.held_datasets) for o in outcomes)
     failed = sum(not o.succeeded for o in outcomes)
-    table = Table(
-        title=f"{published} published, {held} published with held measures, {failed} failed"
+    colour = "red" if failed else "yellow" if held else "green"
+    console.print(
+        f"[{colour}]{published} published, {held} published with held measures, {failed} failed[/]",
+        soft_wrap=True,
     )
+    attention = [o for o in outcomes if not o.succeeded or o.held_datasets]
+    if not attention:
+        return
+    table = Table()
     for name in ("month", "outcome", "held datasets", "run id", "error"):
-        table.add_column(name)
-    for o in outcomes:
-        if o.succeeded and not o.held_datasets:
-            continue
+        table.add_column(name, overflow="fold")
+    for o in attention:
         outcome = "[red]failed[/]" if not o.succeeded else "[yellow]held[/]"
         table.add_row(o.month, outcome, ", ".join(o.held_datasets), o.run_id[:8], o.error or "")
-    return table
+    console.print(table)

@@ -6,7 +6,7 @@ import dagster as dg
 import yaml
 
 from bsc_pipeline.defs.assets import build_scorecard_assets, iter_dataset_assets, landing_specs
-from bsc_pipeline.defs.backfill import backfill_months
+from bsc_pipeline.defs.backfill import build_backfill_job
 from bsc_pipeline.defs.jobs import build_jobs
 from bsc_pipeline.defs.partitions import monthly_partitions
 from bsc_pipeline.defs.resources import BscResource
@@ -33,7 +33,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             *iter_dataset_assets(datasets, partitions),
             *build_scorecard_assets(datasets, partitions),
         ],
-        jobs=[*jobs, backfill_months],
+        jobs=[*jobs, build_backfill_job()],
         schedules=schedules,
         sensors=[build_landing_sensor(datasets, jobs[0]), run_failure_to_engineers],
         resources={"bsc": BscResource.from_settings(settings), "gx": GXValidator()},

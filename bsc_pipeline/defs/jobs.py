@@ -80,12 +80,10 @@ def warehouse_engine(settings: Settings) -> Engine:
 
 
 def closed_months(engine: Engine) -> set[str]:
-    """Months whose `period_state` is `closed`; none when nothing was ever published."""
-    if not sa.inspect(engine).has_table("period_state"):
-        return set()
-    with engine.connect() as connection:
-        rows = connection.execute(sa.text("SELECT month FROM period_state WHERE state = 'closed'"))
-        return {str(month) for (month,) in rows}
+    """Months finance has closed (none on a warehouse never migrated)."""
+    from bsc_pipeline.warehouse.period_close import closed_months as read_closed
+
+    return read_closed(engine)
 
 
 def published_months(engine: Engine) -> set[str]:
