@@ -49,4 +49,4 @@ bench: install  ## benchmark the pipeline against the floor and DuckDB
 	$(BIN)/python -m benchmarks
 
 clean:  ## remove the venv, the lake, the demo landing zone and the SQLite warehouse
-	rm -rf $(VENV) lake sources/landing warehouse/scorecard.db dagster_home
+	rm -rf $(VENV) lake sources/landing warehouse/scorecard.db warehouse/scorecard.db-wal warehouse/scorecard.db-shm dagster_home
