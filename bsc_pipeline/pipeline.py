@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -181,7 +182,13 @@ class Pipeline:
         self.lake.write_frame(rollups, "rollups", month)
         return scored, rollups
 
-    def publish(self, month: str, run_id: str, restatement_reason: str | None = None) -> Any:
+    def publish(
+        self,
+        month: str,
+        run_id: str,
+        restatement_reason: str | None = None,
+        started_at: datetime | None = None,
+    ) -> Any:
         """Publish the month in one warehouse transaction, with its alert outbox rows."""
         from bsc_pipeline.alerts.published import plan_month
         from bsc_pipeline.quality.persistence import dq_result_frame
@@ -208,6 +215,7 @@ class Pipeline:
             quarantine=self._quarantine(month),
             alert_events=[event.to_row() for event in events],
             restatement_reason=restatement_reason,
+            started_at=started_at,
         )
 
     def deliver_alerts(self) -> Any:

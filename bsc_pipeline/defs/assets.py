@@ -4,7 +4,7 @@ Dagster is only the edge: every asset calls one step of `bsc_pipeline.pipeline.P
 """
 
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -214,7 +214,13 @@ def build_scorecard_assets(
     def published_scorecard(
         context: dg.AssetExecutionContext, bsc: BscResource
     ) -> dg.MaterializeResult:
-        outcome = bsc.pipeline().publish(context.partition_key, run_id=context.run_id)
+        record = context.instance.get_run_record_by_id(context.run_id)
+        started = record.start_time if record is not None else None
+        outcome = bsc.pipeline().publish(
+            context.partition_key,
+            run_id=context.run_id,
+            started_at=datetime.fromtimestamp(started, tz=UTC) if started else None,
+        )
         return dg.MaterializeResult(metadata=_json_safe(_outcome_metadata(outcome)))
 
     @dg.asset(
