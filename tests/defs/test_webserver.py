@@ -1,0 +1,169 @@
+"""`dagster-webserver` on definitions.py lists assets, checks, schedules, sensors via GraphQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bsc_pipeline.defs.jobs import CLOSE_JOB, CLOSE_SCHEDULE, NIGHTLY_JOB, NIGHTLY_SCHEDULE
+from bsc_pipeline.defs.sensors import FAILURE_SENSOR, LANDING_SENSOR
+from bsc_pipeline.settings import PROJECT_ROOT
+
+TINY = PROJECT_ROOT / "tests" / "e2e" / "tiny_company"
+START_TIMEOUT = 45.0
+
+pytestmark = pytest.mark.slow
+
+QUERY = """
+{
+  assetNodes {
+    assetKey { path }
+    assetChecksOrError { ... on AssetChecks { checks { name } } }
+  }
+  repositoriesOrError {
+    ... on RepositoryConnection {
+      nodes {
+        jobs { name }
+        schedules { name cronSchedule executionTimezone scheduleState { status } }
+        sensors { name sensorState { status } }
+      }
+    }
+  }
+}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return bytes(response.read())
+
+
+@pytest.fixture(scope="module")
+def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The UI server on a free loopback port, with a throwaway DAGSTER_HOME; stopped after."""
+    work = tmp_path_factory.mktemp("webserver")
+    home = work / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "BSC_LANDING_DIR": str(TINY / "landing"),
+        "BSC_SPEC": str(TINY / "spec.yaml"),
+        "BSC_LAKE_DIR": str(work / "lake"),
+        "BSC_WAREHOUSE_URL": f"sqlite:///{work / 'warehouse.db'}",
+        "BSC_TIMEZONE": "Europe/Berlin",
+    }
+    log = (work / "webserver.log").open("wb")
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("dagster-webserver")),
+            "-f",
+            str(PROJECT_ROOT / "definitions.py"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                _get(f"{base}/server_info")
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    text = (work / "webserver.log").read_text(errors="replace")
+                    pytest.fail(f"dagster-webserver did not answer on {base}:\n{text[-3000:]}")
+                time.sleep(0.5)
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def answer(webserver: str) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"{webserver}/graphql",
+        data=json.dumps({"query": QUERY}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = json.loads(response.read())
+    assert "errors" not in body, body.get("errors")
+    return dict(body["data"])
+
+
+def _repository(answer: dict[str, Any]) -> dict[str, Any]:
+    nodes = answer["repositoriesOrError"]["nodes"]
+    assert len(nodes) == 1
+    return dict(nodes[0])
+
+
+def test_every_asset_of_the_code_location_is_listed(answer: dict[str, Any]) -> None:
+    keys = {"/".join(node["assetKey"]["path"]) for node in answer["assetNodes"]}
+    contracts = {"accounts", "budget", "gl_lines", "tickets", "training"}
+    for dataset in contracts:
+        assert {f"landing_{dataset}", f"raw_{dataset}", f"staged_{dataset}"} <= keys
+    assert {"measure_values", "scorecard", "published_scorecard", "alert_delivery"} <= keys
+
+
+def test_each_staged_asset_carries_its_gate_check(answer: dict[str, Any]) -> None:
+    checks = {
+        "/".join(node["assetKey"]["path"]): [
+            c["name"] for c in node["assetChecksOrError"]["checks"]
+        ]
+        for node in answer["assetNodes"]
+    }
+    staged = {key: names for key, names in checks.items() if key.startswith("staged_")}
+    assert len(staged) == 10
+    assert all(names == ["gx_gate"] for names in staged.values())
+
+
+def test_schedules_in_the_configured_zone_start_stopped(answer: dict[str, Any]) -> None:
+    schedules = {s["name"]: s for s in _repository(answer)["schedules"]}
+    assert set(schedules) == {NIGHTLY_SCHEDULE, CLOSE_SCHEDULE}
+    assert schedules[NIGHTLY_SCHEDULE]["cronSchedule"] == "30 4 * * *"
+    assert {s["executionTimezone"] for s in schedules.values()} == {"Europe/Berlin"}
+    assert {s["scheduleState"]["status"] for s in schedules.values()} == {"STOPPED"}
+
+
+def test_sensors_and_jobs_are_listed(answer: dict[str, Any]) -> None:
+    repository = _repository(answer)
+    sensors = {s["name"]: s["sensorState"]["status"] for s in repository["sensors"]}
+    assert sensors == {LANDING_SENSOR: "STOPPED", FAILURE_SENSOR: "RUNNING"}
+    jobs = {j["name"] for j in repository["jobs"]}
+    assert {NIGHTLY_JOB, CLOSE_JOB, "backfill_months"} <= jobs
