@@ -213,7 +213,8 @@ def _kinds(spec: Spec, rows: pd.DataFrame, last_red_alert: Mapping[str, str]) ->
             (status == "red") & (before == "red") & due & ~same_period,
             status.isin(["green", "amber"]) & (before == "red"),
             status == "held",
-            status == "no_data",
+            # A measure that never had a value (growth in its first year) is not news.
+            (status == "no_data") & before.isin(JUDGED),
         ],
         ["red", "repeat", "recovery", "held", "no_data"],
         default="",

@@ -126,12 +126,19 @@ def test_held_goes_to_the_data_owner_and_does_not_end_a_red_streak(spec, row, fr
 
 
 def test_no_data_goes_to_the_owner_of_the_data_behind_a_ratio(spec, row, frame):
+    previous = frame(row("win_rate", "2025-03", "green", 30.0))
     current = frame(row("win_rate", "2025-04", "no_data", data_note="zero denominator"))
 
-    events = plan_events(spec, current, EMPTY, run_id="r")
+    events = plan_events(spec, current, previous, run_id="r")
 
     # win_rate = pipeline_coverage (opportunities) / revenue (gl_lines): first source's owner.
     assert [(e.kind, e.recipient) for e in events] == [("no_data", "crm_data")]
+
+
+def test_a_measure_that_never_had_a_value_raises_no_no_data_alert(spec, row, frame):
+    # Growth against last year has no value in its first year: that is not news to anyone.
+    current = frame(row("win_rate", "2025-04", "no_data", data_note="no prior year"))
+    assert plan_events(spec, current, EMPTY, run_id="r") == []
 
 
 def test_data_owner_mapping_given_by_the_caller_wins(spec, row, frame):
