@@ -260,11 +260,17 @@ def backfill_graph() -> None:
     summarize(staged, deliver_alerts(published))
 
 
-def build_backfill_job(resources: Mapping[str, Any] | None = None) -> dg.JobDefinition:
-    """The backfill job on the multiprocess executor; resources bound here or by Definitions."""
+def build_backfill_job(
+    resources: Mapping[str, Any] | None = None,
+    executor_def: dg.ExecutorDefinition = dg.multiprocess_executor,
+) -> dg.JobDefinition:
+    """The backfill job (multiprocess by default; `k8s_job_executor` on a cluster).
+
+    Resources are bound here for a `reconstructable` target, or by `Definitions` otherwise.
+    """
     return backfill_graph.to_job(
         name=BACKFILL_JOB,
-        executor_def=dg.multiprocess_executor,
+        executor_def=executor_def,
         resource_defs=dict(resources or {}),
         tags={"bsc/kind": "backfill"},
     )
