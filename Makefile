@@ -6,9 +6,10 @@ STAMP := $(VENV)/.installed-stamp
 DEMO_MONTHS ?= 36
 DEMO_SEED ?= 7
 DEMO_END ?= 2026-10
+DEMO_SMTP_PORT ?= 8025
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
-.PHONY: install demo test lint typecheck pytest ui bench clean help
+.PHONY: install demo demo-alerts test lint typecheck pytest ui bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -19,7 +20,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install the package with its dev tools
+install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml  ## create .venv and install the package with its dev tools
+
+# The local Dagster instance: SQLite storage under DAGSTER_HOME, no usage statistics sent.
+$(DAGSTER_HOME)/dagster.yaml:
+	mkdir -p $(DAGSTER_HOME)
+	printf 'telemetry:\n  enabled: false\n' > $@
 
 demo: install  ## generate demo extracts, run every demo month, show the scorecard
 	$(BIN)/bsc demo-data --months $(DEMO_MONTHS) --seed $(DEMO_SEED) --end $(DEMO_END)
@@ -28,6 +34,13 @@ demo: install  ## generate demo extracts, run every demo month, show the scoreca
 	@echo
 	@echo "Warehouse: $${BSC_WAREHOUSE_URL:-sqlite:///$(CURDIR)/warehouse/scorecard.db} (view v_scorecard_monthly)"
 	@echo "Dagster UI: make ui, then open http://127.0.0.1:3000"
+
+demo-alerts: install  ## deliver the demo's pending alerts to a local SMTP sink, saved in demo_mail/
+	@$(BIN)/python -m aiosmtpd -n -l 127.0.0.1:$(DEMO_SMTP_PORT) -c aiosmtpd.handlers.Mailbox \
+		$(CURDIR)/demo_mail & pid=$$!; sleep 2; \
+	BSC_SMTP_HOST=127.0.0.1 BSC_SMTP_PORT=$(DEMO_SMTP_PORT) $(BIN)/bsc alerts deliver; status=$$?; \
+	kill $$pid; echo "Messages received: $$(ls demo_mail/new | wc -l) in demo_mail/new (one file each)"; \
+	exit $$status
 
 test: install lint typecheck pytest  ## lint, type-check and run the whole suite
 
@@ -42,11 +55,10 @@ pytest: install
 	$(BIN)/pytest -n 2 --dist loadfile -q
 
 ui: install  ## open the Dagster UI on http://127.0.0.1:3000
-	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster dev -f definitions.py -h 127.0.0.1 -p 3000
 
 bench: install  ## benchmark the pipeline against the floor and DuckDB
 	$(BIN)/python -m benchmarks
 
 clean:  ## remove the venv, the lake, the demo landing zone and the SQLite warehouse
-	rm -rf $(VENV) lake sources/landing warehouse/scorecard.db warehouse/scorecard.db-wal warehouse/scorecard.db-shm dagster_home
+	rm -rf $(VENV) lake sources/landing warehouse/scorecard.db warehouse/scorecard.db-wal warehouse/scorecard.db-shm dagster_home demo_mail

@@ -78,7 +78,7 @@ def deliver_pending(
     if pending and not _reaches_anyone(spec, used):
         # Nothing is configured yet (a demo, a new install): keep the events for later
         # rather than dead-lettering every one of them.
-        log.warning(
+        log.info(
             "no alert channel reaches any owner (set BSC_SMTP_HOST or an owner's webhook "
             "variable); %d event(s) stay pending",
             len(pending),
