@@ -215,8 +215,30 @@ class Pipeline:
             quarantine=self._quarantine(month),
             alert_events=[event.to_row() for event in events],
             restatement_reason=restatement_reason,
+            link_health=self._link_health(month, scored),
             started_at=started_at,
         )
+
+    def _link_health(self, month: str, scored: pd.DataFrame) -> pd.DataFrame:
+        """Link health as of `month`: published monthly history, this month as just scored.
+
+        A held measure keeps this month's published value, as publishing itself does.
+        """
+        from bsc_pipeline.scoring import link_health
+        from bsc_pipeline.warehouse import read_monthly_history
+
+        current = scored.loc[
+            (scored["period_type"] == "month")
+            & (scored["period"] == month)
+            & (scored["data_state"] != "held"),
+            ["measure_id", "period", "value"],
+        ]
+        published = read_monthly_history(self.engine, month)
+        replaced = (published["period"] == month) & published["measure_id"].isin(
+            current["measure_id"]
+        )
+        history = pd.concat([published[~replaced], current], ignore_index=True)
+        return link_health(self.spec, history).assign(as_of_month=month)
 
     def deliver_alerts(self) -> Any:
         """Send what the outbox holds; failures stay pending for the next attempt."""

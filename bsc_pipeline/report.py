@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -104,6 +105,72 @@ def render_scorecard(settings: Settings, month: str, console: Console) -> None:
     console.print(table)
     counts = {str(k): int(v) for k, v in rows["status"].value_counts().items()}
     console.print("  ".join(f"{STATUS_STYLE.get(k, k)} {v}" for k, v in sorted(counts.items())))
+    render_strategy_map(engine, month, console)
+
+
+def render_strategy_map(engine: sa.Engine, month: str, console: Console) -> None:
+    """Each cause-and-effect link as of `month`: lagged r, paired months, whether it holds."""
+    if "v_strategy_map_health_as_of" not in sa.inspect(engine).get_view_names():
+        return
+    with engine.connect() as conn:
+        links = pd.read_sql(
+            sa.text(
+                "SELECT * FROM v_strategy_map_health_as_of WHERE as_of_month = :p "
+                "ORDER BY chain_position, driver, outcome"
+            ),
+            conn,
+            params={"p": month},
+        )
+    if links.empty:
+        return
+    table = Table(title=f"Strategy map — link health as of {month}")
+    for name, justify in (
+        ("driver → outcome", "left"),
+        ("lag", "right"),
+        ("r", "right"),
+        ("n", "right"),
+        ("holds", "left"),
+        ("note", "left"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    rows = [{str(k): v for k, v in r.items()} for r in links.to_dict("records")]
+    for r in rows:
+        table.add_row(
+            _link_name(r),
+            f"{int(r['lag_months'])} mo",
+            "–" if pd.isna(r["correlation"]) else f"{float(r['correlation']):+.2f}",
+            str(int(r["n"])),
+            _holds_mark(r["holds"], r["note"]),
+            "" if pd.isna(r["note"]) else str(r["note"]),
+        )
+    console.print(table)
+    broken = [_link_name(r) for r in rows if _is_true(r["holds"]) is False]
+    if broken:
+        console.print(f"[bold red]The chain breaks at[/] {'; '.join(broken)}")
+
+
+def _link_name(row: dict[str, Any]) -> str:
+    driver = row["driver"] if pd.isna(row["driver_name"]) else row["driver_name"]
+    outcome = row["outcome"] if pd.isna(row["outcome_name"]) else row["outcome_name"]
+    return f"{driver} → {outcome}"
+
+
+def _is_true(value: object) -> bool | None:
+    """A stored boolean (SQLite reads back 0/1) as True/False, or None when not judged."""
+    if value is None or pd.isna(value):  # type: ignore[call-overload,unused-ignore]
+        return None
+    return bool(value)
+
+
+def _holds_mark(value: object, note: object) -> str:
+    judged = _is_true(value)
+    if judged is True:
+        return "[bold green]✓[/]"
+    if judged is False:
+        return "[bold red]✗[/]"
+    if isinstance(note, str) and note.startswith("too little history"):
+        return "[dim]not enough history[/]"
+    return "[dim]not judged[/]"
 
 
 def render_status(settings: Settings, console: Console) -> None:

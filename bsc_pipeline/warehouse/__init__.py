@@ -14,7 +14,13 @@ from bsc_pipeline.warehouse.period_close import (
     period_state,
     reopen_period,
 )
-from bsc_pipeline.warehouse.publish import PublishOutcome, publish_month, read_published, record_run
+from bsc_pipeline.warehouse.publish import (
+    PublishOutcome,
+    publish_month,
+    read_monthly_history,
+    read_published,
+    record_run,
+)
 from bsc_pipeline.warehouse.readings import read_readings, read_scorecard
 
 __all__ = [
@@ -29,6 +35,7 @@ __all__ = [
     "make_engine",
     "period_state",
     "publish_month",
+    "read_monthly_history",
     "read_published",
     "read_readings",
     "read_scorecard",

@@ -100,6 +100,7 @@ class PublishOutcome:
     restatement_reason: str | None
     alert_events_inserted: int
     alert_events_skipped: int
+    link_health: TableChange = TableChange()
 
     @property
     def changed(self) -> bool:
@@ -109,6 +110,8 @@ class PublishOutcome:
             or self.measures.deleted
             or self.rollups.inserted
             or self.rollups.deleted
+            or self.link_health.inserted
+            or self.link_health.deleted
         )
 
 
@@ -126,8 +129,12 @@ def publish_month(
     alert_events: Sequence[Mapping[str, Any]] | None = None,
     restatement_reason: str | None = None,
     started_at: datetime | None = None,
+    link_health: pd.DataFrame | None = None,
 ) -> PublishOutcome:
     """Publish the scored month, its run record, gate results and alert outbox atomically.
+
+    `link_health` (the `link_health` frame of `bsc_pipeline.scoring`, with or without
+    `as_of_month`) replaces the month's link-health rows; None leaves them as they are.
 
     Raises `PeriodClosedError` for a closed month and `PublishInputError` for frames that do not
     fit (missing columns, rows of another month, duplicate keys, ids unknown to the spec).
@@ -135,6 +142,7 @@ def publish_month(
     month = str(Month.parse(month))
     fact_rows = _measure_rows(measures, month)
     rollup_rows = _rollup_rows(rollups, month)
+    health_rows = None if link_health is None else _link_health_rows(link_health, month)
     now = datetime.now(UTC)
 
     connection = engine.connect().execution_options(**{WRITE_OPTION: True})
@@ -148,6 +156,17 @@ def publish_month(
         measure_change, history = _replace_measures(connection, month, fact_rows, run_id, now)
         first, restated = _append_history(connection, history, run_id, now, reason)
         rollup_change = _replace_rollups(connection, month, rollup_rows, run_id, now)
+        health_change = TableChange()
+        if health_rows is not None:
+            health_change, _ = _replace_rows(
+                connection,
+                schema.fact_link_health,
+                schema.LINK_HEALTH_KEY,
+                month,
+                health_rows,
+                run_id,
+                now,
+            )
 
         _record_run(connection, run_id, month, started_at or now, now, files)
         _record_rows(connection, schema.dq_result, gate_results, run_id, month)
@@ -165,6 +184,7 @@ def publish_month(
         restatement_reason=reason if restated else None,
         alert_events_inserted=inserted,
         alert_events_skipped=skipped,
+        link_health=health_change,
     )
 
 
@@ -176,6 +196,27 @@ def read_published(engine: Engine, month: str) -> pd.DataFrame:
         sa.select(table)
         .where(table.c.as_of_month == month)
         .order_by(table.c.measure_id, table.c.period_type, table.c.period)
+    )
+    with engine.connect() as connection:
+        return read_table(connection, query, table)
+
+
+def read_monthly_history(engine: Engine, through_month: str) -> pd.DataFrame:
+    """`measure_id`, `period`, `value` of every month as published at its own close.
+
+    One row per measure and month up to `through_month` (a month's own `as_of_month` reading,
+    never a later restatement as of another month): the history link health correlates.
+    """
+    through = str(Month.parse(through_month))
+    table = schema.fact_measure_period
+    query = (
+        sa.select(table.c.measure_id, table.c.period, table.c.value)
+        .where(
+            table.c.period_type == "month",
+            table.c.as_of_month == table.c.period,
+            table.c.period <= through,
+        )
+        .order_by(table.c.measure_id, table.c.period)
     )
     with engine.connect() as connection:
         return read_table(connection, query, table)
@@ -277,6 +318,22 @@ def _rollup_rows(rollups: pd.DataFrame, month: str) -> pd.DataFrame:
     _check_month_and_keys(frame, month, rollup_key, "roll-ups")
     _check_codes(frame, "roll-ups")
     _check_required(frame, schema.fact_objective_period, rollup_key, "roll-ups")
+    return frame
+
+
+def _link_health_rows(health: pd.DataFrame, month: str) -> pd.DataFrame:
+    """The month's link health in the table's dtypes; `as_of_month` defaults to the month."""
+    if "as_of_month" not in health.columns:
+        health = health.assign(as_of_month=month)
+    frame = canonical(health, schema.fact_link_health, schema.LINK_HEALTH_COLUMNS, "link health")
+    _check_month_and_keys(frame, month, ("driver", "outcome"), "link health")
+    _check_required(frame, schema.fact_link_health, schema.LINK_HEALTH_KEY, "link health")
+    signs = frame["expected_sign"].dropna()
+    if not signs.isin([1, -1]).all():
+        raise PublishInputError(
+            f"link health: column 'expected_sign' has value(s) {sorted(set(signs) - {1, -1})}; "
+            "expected 1, -1 or empty"
+        )
     return frame
 
 

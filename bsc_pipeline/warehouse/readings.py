@@ -27,6 +27,8 @@ VIEWS = (
     "v_measure_value_restated",
     "v_rollup_period",
     "v_rollup_period_as_of",
+    "v_strategy_map_health",
+    "v_strategy_map_health_as_of",
 )
 
 _READING_VIEWS: dict[str, str] = {

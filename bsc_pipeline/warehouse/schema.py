@@ -269,6 +269,39 @@ ROLLUP_TABLES: dict[str, tuple[sa.Table, str]] = {
 }
 """Roll-up `level` → (table, column that holds `node_id`)."""
 
+LINK_HEALTH_COLUMNS: tuple[str, ...] = (
+    "driver",
+    "outcome",
+    "lag_months",
+    "as_of_month",
+    "expected_sign",
+    "n",
+    "correlation",
+    "holds",
+    "note",
+)
+"""`bsc_pipeline.scoring.link_health` output plus `as_of_month`: what publishing stores."""
+
+LINK_HEALTH_KEY: tuple[str, ...] = ("driver", "outcome", "as_of_month")
+
+# No foreign keys: a link may name an objective, and a link dropped from the spec keeps its
+# past health rows.
+fact_link_health = sa.Table(
+    "fact_link_health",
+    metadata,
+    _id("driver", primary_key=True),
+    _id("outcome", primary_key=True),
+    _month("as_of_month", primary_key=True),
+    sa.Column("lag_months", sa.Integer(), nullable=False),
+    sa.Column("expected_sign", sa.Integer()),
+    sa.Column("n", sa.Integer(), nullable=False),
+    _num("correlation"),
+    sa.Column("holds", sa.Boolean()),
+    sa.Column("note", sa.Text()),
+    *_published(),
+    sa.Index(None, "as_of_month"),
+)
+
 measure_value_history = sa.Table(
     "measure_value_history",
     metadata,
