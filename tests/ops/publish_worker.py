@@ -1,8 +1,9 @@
 """Child process: publish one month of the tiny company through `Pipeline.publish`.
 
-Usage: publish_worker.py SETTINGS_JSON MONTH RUN_ID HOLD_SECONDS REPORT. With HOLD_SECONDS > 0 it
-writes `holding` to REPORT once every row of its run is written but not committed, and waits that
-long before COMMIT, so the parent can start a second publisher of the same month meanwhile.
+Usage: publish_worker.py SETTINGS_JSON MONTH RUN_ID RELEASE REPORT. REPORT gets `started` just
+before publishing and `finished` after. With RELEASE (a path; `-` for none) the worker writes
+`holding` once every row of its run is written but not committed, and waits for RELEASE to exist
+before COMMIT, so the parent can start a second publisher of the same month meanwhile.
 """
 
 from __future__ import annotations
@@ -17,32 +18,40 @@ import sqlalchemy as sa
 from bsc_pipeline.pipeline import Pipeline
 from bsc_pipeline.settings import Settings
 
+RELEASE_TIMEOUT = 120.0
 
-def main(settings_json: str, month: str, run_id: str, hold: float, report: Path) -> None:
-    raw = json.loads(settings_json)
-    settings = Settings(
-        **{k: Path(v) if k.endswith(("_dir", "_path", "_config")) else v for k, v in raw.items()}
-    )
-    pipeline = Pipeline(settings)
+
+def _settings(text: str) -> Settings:
+    raw = json.loads(text)
+    paths = ("_dir", "_path", "_config")
+    return Settings(**{k: Path(v) if k.endswith(paths) else v for k, v in raw.items()})
+
+
+def main(settings_json: str, month: str, run_id: str, release: str, report: Path) -> None:
+    pipeline = Pipeline(_settings(settings_json))
     engine = pipeline.engine
     events: dict[str, float] = {}
+
+    def note(name: str) -> None:
+        events[name] = time.time()
+        report.write_text(json.dumps(events))
 
     @sa.event.listens_for(engine, "commit")
     def _hold_before_commit(connection: sa.Connection) -> None:
         mine = connection.execute(
             sa.text("SELECT count(*) FROM pipeline_run WHERE run_id = :run"), {"run": run_id}
         ).scalar()
-        if hold > 0 and mine and "holding" not in events:
-            events["holding"] = time.time()
-            report.write_text(json.dumps(events))
-            time.sleep(hold)
-            events["committing"] = time.time()
+        if release != "-" and mine and "holding" not in events:
+            note("holding")
+            deadline = time.time() + RELEASE_TIMEOUT
+            while not Path(release).exists() and time.time() < deadline:
+                time.sleep(0.05)
+            note("committing")
 
-    events["started"] = time.time()
+    note("started")
     pipeline.publish(month, run_id=run_id)
-    events["finished"] = time.time()
-    report.write_text(json.dumps(events))
+    note("finished")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), Path(sys.argv[5]))
+    main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], Path(sys.argv[5]))

@@ -1,9 +1,9 @@
 """Two publishers of one month never interleave: the Dagster pool and the warehouse lock.
 
 The warehouse test: two real processes publish the same month of the tiny company through
-`Pipeline.publish`; the first holds its transaction open just before COMMIT while the second
-starts. The second must wait (SQLite's write lock, PostgreSQL's per-month advisory lock) and
-then write over a complete first publication, on SQLite and on PostgreSQL.
+`Pipeline.publish`; the first holds its transaction open just before COMMIT until the second
+has started publishing and had time to get through. The second must wait (SQLite's write lock,
+PostgreSQL's per-month advisory lock) and then write over a complete first publication.
 The Dagster test: while another run holds the `warehouse_publish` slot, a nightly run stages,
 measures and scores but does not start publishing until the slot is freed.
 """
@@ -32,7 +32,8 @@ from bsc_pipeline.settings import PROJECT_ROOT, Settings
 WORKER = Path(__file__).parent / "publish_worker.py"
 TINY = PROJECT_ROOT / "tests" / "e2e" / "tiny_company"
 MONTH = "2025-01"
-HOLD_SECONDS = 3.0
+WAIT_SECONDS = 2.0
+"""How long the second publisher is given to get past the lock if the lock did not hold it."""
 
 pytestmark = pytest.mark.slow
 
@@ -97,10 +98,10 @@ def _psycopg(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _start(settings: Settings, run_id: str, hold: float, report: Path) -> subprocess.Popen[bytes]:
+def _start(settings: Settings, run_id: str, release: str, report: Path) -> subprocess.Popen[bytes]:
     payload = json.dumps({k: str(v) for k, v in asdict(settings).items()})
     return subprocess.Popen(
-        [sys.executable, str(WORKER), payload, MONTH, run_id, str(hold), str(report)],
+        [sys.executable, str(WORKER), payload, MONTH, run_id, release, str(report)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -143,17 +144,20 @@ def _concurrent_publishers(scored_lake: Path, work: Path, url: str) -> None:
     second_settings = replace(_tiny(work, url), lake_dir=second_lake)
     first_report, second_report = work / "first.json", work / "second.json"
 
-    first = _start(first_settings, "run-first", HOLD_SECONDS, first_report)
-    holding = _wait_for(first_report, "holding", first, timeout=60)
-    second = _start(second_settings, "run-second", 0, second_report)
+    release = work / "release"
+    first = _start(first_settings, "run-first", str(release), first_report)
+    _wait_for(first_report, "holding", first, timeout=60)
+    second = _start(second_settings, "run-second", "-", second_report)
+    _wait_for(second_report, "started", second, timeout=60)
+    time.sleep(WAIT_SECONDS)
+    assert "finished" not in json.loads(second_report.read_text()), "published past the lock"
+    release.touch()
     assert second.wait(timeout=90) == 0, second.stdout.read().decode() if second.stdout else ""
     assert first.wait(timeout=90) == 0, first.stdout.read().decode() if first.stdout else ""
     done_first = json.loads(first_report.read_text())
     done_second = json.loads(second_report.read_text())
-
-    assert done_second["started"] < done_first["committing"], "the two publishes overlapped"
+    assert done_second["started"] < done_first["committing"], "the publishes did not overlap"
     assert done_second["finished"] > done_first["committing"], "the second did not wait"
-    assert holding["holding"] < done_second["started"]
 
     engine = make_engine(url)
     with engine.connect() as connection:
