@@ -8,6 +8,7 @@ and the twelve-month backfill. Exit status 2 when DuckDB and the pipeline disagr
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 from rich.console import Console
 
 from benchmarks.backfill import Backfill, run_backfill
+from benchmarks.experiments import EXPERIMENTS
 from benchmarks.growth import growth_steps
 from benchmarks.month import MonthResult, bench_month
 from benchmarks.report import Report, print_report, targets, write_json
@@ -54,6 +56,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="generator scale of the backfill months (default: the large scale)",
     )
     parser.add_argument("--backfill-months", type=int, default=12)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of the tiny and 1/16 months; each figure is the quickest (default 3)",
+    )
+    parser.add_argument(
+        "--try",
+        dest="experiments",
+        action="append",
+        choices=sorted(EXPERIMENTS),
+        default=[],
+        help="apply a change proposed for another package in the benchmark's children",
+    )
     parser.add_argument("--no-dagster", action="store_true", help="skip the Dagster job runs")
     parser.add_argument("--out", type=Path, default=None, help="results folder")
     args = parser.parse_args(argv)
@@ -69,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     cache = args.cache or default_cache()
     runs = cache / "runs"
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
 
     def note(text: str) -> None:
         console.print(f"[dim]{time.perf_counter() - started:7.1f}s[/] {text}")
@@ -102,14 +119,17 @@ def main(argv: list[str] | None = None) -> int:
         args.month,
     )
     warm_up()
+    for name in args.experiments:
+        note(f"trying {name}: {EXPERIMENTS[name].__doc__}")
+        EXPERIMENTS[name]()
     months: list[MonthResult] = []
     for workload in workloads:
-        note(
-            f"month {workload.name}: floor, steps, DuckDB"
-            + ("" if args.no_dagster else ", Dagster")
-        )
         dagster = not args.no_dagster and workload.name in ("tiny", "1/16")
-        months.append(bench_month(workload, runs / _slug(workload.name), dagster=dagster))
+        note(f"month {workload.name}: floor, steps, DuckDB" + (", Dagster job" if dagster else ""))
+        repeat = args.repeat if workload.name in ("tiny", "1/16") else 1
+        months.append(
+            bench_month(workload, runs / _slug(workload.name), dagster=dagster, repeat=repeat)
+        )
 
     backfill: Backfill | None = None
     if args.backfill:
@@ -133,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         steps,
         backfill,
         targets(startup, months[0], large, steps, backfill),
+        args.experiments,
+        [load_before, os.getloadavg()[0]],
     )
     print_report(console, report)
     path = write_json(report, args.out) if args.out else write_json(report)

@@ -6,7 +6,7 @@ import json
 import math
 import os
 import platform
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,9 @@ class Report:
     growth: list[GrowthStep]
     backfill: Backfill | None
     targets: list[Target]
+    experiments: list[str] = field(default_factory=list)
+    load_average: list[float] = field(default_factory=list)
+    """1-minute load average at the start and the end: other work on the machine adds time."""
 
 
 def _num(value: float, digits: int = 2) -> str:
@@ -166,6 +169,10 @@ def startup_table(startup: dict[str, Any]) -> Table:
         ("process_seconds", "whole child process"),
     ):
         table.add_row(label, _num(startup.get(key, float("nan"))))
+    steps = sorted(startup.get("step_seconds", {}).items(), key=lambda kv: -kv[1])
+    if steps:
+        slowest = ", ".join(f"{name} {seconds:.2f}" for name, seconds in steps[:4])
+        table.add_row("slowest Dagster steps", slowest)
     if startup.get("failed_steps"):
         table.add_row("failed steps", ", ".join(startup["failed_steps"]))
     if startup.get("error"):
@@ -249,6 +256,9 @@ def print_report(console: Console, report: Report) -> None:
         console.print(backfill_table(report.backfill))
     console.print(target_table(report.targets))
     console.print(f"command: {report.command}")
+    tried = ", ".join(report.experiments) or "none"
+    load = " → ".join(f"{v:.1f}" for v in report.load_average)
+    console.print(f"changes tried: {tried}; load average: {load} on {os.cpu_count()} CPUs")
 
 
 def _plain(value: Any) -> Any:
@@ -280,6 +290,8 @@ def write_json(report: Report, directory: Path = RESULTS_DIR) -> Path:
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
+        "experiments": report.experiments,
+        "load_average": report.load_average,
         "startup": _plain(report.startup),
         "months": [_month_json(m) for m in report.months],
         "growth": _plain(report.growth),

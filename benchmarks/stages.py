@@ -157,6 +157,22 @@ def run_stages(settings: Settings, month: str, input_rows: int) -> MonthStages:
     return result
 
 
+def fastest(runs: list[MonthStages]) -> MonthStages:
+    """Each stage's quickest of repeated runs (noise only ever adds time), its highest peak."""
+    best = MonthStages(extract_rows=runs[-1].extract_rows, held=runs[-1].held)
+    for name in runs[-1].figures:
+        figures = [r.figures[name] for r in runs if name in r.figures]
+        quickest = min(figures, key=lambda f: f.seconds)
+        best.figures[name] = StageFigure(
+            quickest.seconds,
+            quickest.rows_per_s,
+            max(f.peak_mib for f in figures),
+            quickest.error,
+            quickest.shares_child_with,
+        )
+    return best
+
+
 def _first_line(error: str | None) -> str | None:
     return None if error is None else error.strip().splitlines()[0][:300]
 
@@ -185,6 +201,16 @@ def dagster_month(settings: Settings, month: str) -> dict[str, Any]:
         "run_seconds": done - loaded,
         "success": result.success,
         "failures": failures,
+        "step_seconds": step_seconds(result),
+    }
+
+
+def step_seconds(result: Any) -> dict[str, float]:
+    """Dagster's own duration of each successful step of a finished in-process run."""
+    return {
+        str(e.step_key): e.event_specific_data.duration_ms / 1000
+        for e in result.all_events
+        if e.is_step_success
     }
 
 

@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from benchmarks.stages import step_seconds
 from bsc_pipeline.settings import PROJECT_ROOT, Settings
 
 
@@ -68,6 +69,7 @@ def _main(payload: str, month: str) -> dict[str, Any]:
         "month_seconds": done - loaded,
         "month_success": result.success,
         "failed_steps": failed,
+        "step_seconds": step_seconds(result),
     }
 
 

@@ -17,9 +17,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.measure import in_child
 from bsc_pipeline.periods import Month
 from bsc_pipeline.settings import PROJECT_ROOT, Settings
 
+DEMO_SPEC = PROJECT_ROOT / "specs" / "demo.yaml"
 DEFAULT_MONTH = "2026-06"
 DEFAULT_SEED = 7
 HISTORY_SCALE = 1.0
@@ -68,7 +70,7 @@ def bench_settings(landing: Path, lake: Path, warehouse: Path, first_month: str)
         warehouse_url=f"sqlite:///{warehouse}",
         landing_dir=landing,
         lake_dir=lake,
-        spec_path=PROJECT_ROOT / "specs" / "demo.yaml",
+        spec_path=DEMO_SPEC,
         contracts_path=PROJECT_ROOT / "sources" / "contracts.yaml",
         sources_config=PROJECT_ROOT / "sources" / "sources.yaml",
         timezone="UTC",
@@ -91,16 +93,22 @@ def count_rows(path: Path) -> int:
 
 
 def generated(cache: Path, *, scale: float, seed: int, months: int, end: str) -> Path:
-    """The generator's output for these arguments, written once under the cache."""
-    from bsc_pipeline.sources.demo_data import generate_demo
-
+    """The generator's output for these arguments, written once under the cache (in a child)."""
     out = cache / "generated" / f"scale{scale:g}-seed{seed}-months{months}-end{end}"
     if (out / _DONE).exists():
         return out
     shutil.rmtree(out, ignore_errors=True)
-    summary = generate_demo(out, months=months, seed=seed, scale=scale, end=end)
-    (out / _DONE).write_text(json.dumps(summary.rows), encoding="utf-8")
+    made = in_child(_generate, out, months, seed, scale, end)
+    if made.error:
+        raise RuntimeError(f"generating {out} failed: {made.error}")
+    (out / _DONE).write_text(json.dumps(made.result), encoding="utf-8")
     return out
+
+
+def _generate(out: Path, months: int, seed: int, scale: float, end: str) -> dict[str, int]:
+    from bsc_pipeline.sources.demo_data import generate_demo
+
+    return generate_demo(out, months=months, seed=seed, scale=scale, end=end).rows
 
 
 def rows_per_scale(cache: Path, *, seed: int, month: str) -> dict[str, float]:
@@ -164,23 +172,32 @@ def _link(source: Path, dest: Path) -> None:
 
 
 def history_lake(cache: Path, landing: Path, months: list[str]) -> Path:
-    """The lake after extracting and staging every month in `months` (built once, then cached)."""
-    from bsc_pipeline.pipeline import Pipeline
-    from bsc_pipeline.quality.gx_validator import GXValidator
+    """The lake after extracting and staging every month in `months` (built once, then cached).
 
+    Built in a child process, so the harness's own memory stays that of its imports.
+    """
     target = cache / "lake" / f"{landing.name}-{months[0]}..{months[-1]}"
     if (target / _DONE).exists():
         return target
     shutil.rmtree(target, ignore_errors=True)
-    settings = bench_settings(landing, target, target / "unused.db", months[0])
+    built = in_child(_stage_months, landing, target, months)
+    if built.error:
+        raise RuntimeError(f"building the history lake {target} failed: {built.error}")
+    (target / _DONE).write_text("{}", encoding="utf-8")
+    return target
+
+
+def _stage_months(landing: Path, lake: Path, months: list[str]) -> None:
+    from bsc_pipeline.pipeline import Pipeline
+    from bsc_pipeline.quality.gx_validator import GXValidator
+
+    settings = bench_settings(landing, lake, lake / "unused.db", months[0])
     pipeline, validator = Pipeline(settings), GXValidator()
     for month in months:
         for dataset in pipeline.datasets:
             pipeline.extract(dataset, month)
         for dataset in pipeline.datasets:
             pipeline.stage(dataset, month, validator)
-    (target / _DONE).write_text("{}", encoding="utf-8")
-    return target
 
 
 def prepare_lake(workload: Workload, lake: Path, volume_months: int = 6) -> None:
