@@ -116,6 +116,11 @@ def test_the_demo_strategy_map_holds(demo: dict[str, Any]) -> None:
     assert len(health) == len(pipeline.spec.links)
     assert (health["n"] >= 12).all()
     assert health["holds"].fillna(False).all(), health[~health["holds"].fillna(False)]
+    with pipeline.engine.connect() as conn:
+        published = pd.read_sql(sa.text("SELECT * FROM v_strategy_map_health"), conn)
+    assert set(published["as_of_month"]) == {DEMO_END}
+    assert len(published) == len(pipeline.spec.links)
+    assert published["holds"].astype(bool).all()
 
 
 class _Mailbox:
