@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import Annotated
 
 import typer
@@ -16,7 +17,8 @@ from rich.console import Console
 from bsc_pipeline.periods import Month, PeriodError, month_range
 from bsc_pipeline.settings import Settings
 
-console = Console()
+# Piped or captured output (make demo in CI, a log file) gets a width a scorecard fits in.
+console = Console(width=None if sys.stdout.isatty() else 160)
 app = typer.Typer(
     name="bsc",
     help="Balanced-scorecard pipeline: run months, backfill, show and export the scorecard.",

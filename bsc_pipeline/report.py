@@ -50,12 +50,30 @@ def latest_complete_month(settings: Settings) -> str | None:
     return None
 
 
+def _note(balance_flag: object, data_note: object, status: str) -> str:
+    """Why a row needs a second look: a balance flag, or why it is held or has no data."""
+    if isinstance(balance_flag, str) and balance_flag:
+        return balance_flag
+    if status in ("held", "no_data") and isinstance(data_note, str):
+        return data_note
+    return ""
+
+
+def _fmt_target(low: object, high: object, unit: str) -> str:
+    """A range target reads `285–375 people`; any other target as a single figure."""
+    if high is None or (isinstance(high, float) and math.isnan(high)):
+        return _fmt(low, unit)
+    return f"{_fmt(low, '').strip()}–{_fmt(high, unit)}"
+
+
 def _fmt(value: object, unit: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     number = float(value)  # type: ignore[arg-type]
     text = f"{number:,.0f}" if abs(number) >= 1000 else f"{number:,.1f}"
-    return f"{text} %" if unit == "%" else f"{text} {unit}"
+    if unit == "%":
+        return f"{text} %"
+    return f"{text} {unit.replace('_', ' ')}".rstrip()
 
 
 def render_scorecard(settings: Settings, month: str, console: Console) -> None:
@@ -90,13 +108,11 @@ def render_scorecard(settings: Settings, month: str, console: Console) -> None:
         for objective, by_objective in by_perspective.groupby("objective", sort=False):
             table.add_row(f"  [italic]{objective}[/]", "", "", "", "", "", "")
             for r in by_objective.itertuples():
-                note = getattr(r, "balance_flag", None) or (
-                    r.data_note if r.status in ("held", "no_data") else ""
-                )
+                note = _note(r.balance_flag, r.data_note, str(r.status))
                 table.add_row(
                     f"    {r.measure_name}",
                     _fmt(r.actual, str(r.unit)),
-                    _fmt(r.target, str(r.unit)),
+                    _fmt_target(r.target, r.target_high, str(r.unit)),
                     STATUS_STYLE.get(str(r.status), str(r.status)),
                     arrows.get(str(r.trend), ""),
                     str(r.owner or ""),
