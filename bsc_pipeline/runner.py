@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
@@ -94,7 +95,10 @@ def run_months(
         for month in months:
             progress.update(task, description=f"month {month}")
             result = job.execute_in_process(
-                partition_key=month, instance=instance, raise_on_error=False
+                partition_key=month,
+                instance=instance,
+                raise_on_error=False,
+                run_config=console_log_config(),
             )
             outcomes.append(_outcome(month, result, lake))
             progress.advance(task)
@@ -125,12 +129,20 @@ PRELOAD_MODULES = (
 """Imported once by the forkserver, so each step's worker process starts in well under a second."""
 
 
+def console_log_config() -> dict[str, Any]:
+    """Dagster's console logger at the level the CLI set (`BSC_LOG_LEVEL`); the run's event log
+    in the instance keeps everything regardless."""
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
+
+
 def backfill_run_config(
     months: Sequence[str], settings: Settings, jobs: int, recompute: Sequence[str] = ()
 ) -> dict[str, Any]:
     """Run config of the backfill job: the months, the settings as resource config, parallelism."""
     plan = {"config": {"months": list(months), "recompute": list(recompute)}}
     return {
+        **console_log_config(),
         "execution": {
             "config": {
                 "max_concurrent": jobs,
