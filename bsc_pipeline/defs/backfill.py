@@ -25,12 +25,16 @@ from bsc_pipeline.defs.assets import (
 )
 from bsc_pipeline.defs.resources import BscResource
 from bsc_pipeline.periods import Month
+from bsc_pipeline.warehouse.errors import PeriodClosedError, PublishInputError
 
 BACKFILL_JOB = "backfill_months"
 MEASURES_KEY = dg.AssetKey("measure_values")
 SCORECARD_KEY = dg.AssetKey("scorecard")
 PUBLISHED_KEY = dg.AssetKey("published_scorecard")
 ALERTS_KEY = dg.AssetKey("alert_delivery")
+
+REFUSALS = (PeriodClosedError, PublishInputError)
+"""Errors a retry cannot fix: a closed month, frames that do not fit the warehouse."""
 
 MonthResult = dict[str, Any]
 """What a step hands on for one month: `month`, `error` (None when fine), `phase`, `held`."""
@@ -178,9 +182,9 @@ def publish(context: dg.OpExecutionContext, bsc: BscResource, scored: MonthResul
         yield dg.Output(scored)
         return
     try:
-        outcome = bsc.pipeline().publish(month, run_id=context.run_id)
+        outcome = bsc.pipeline().publish(month, run_id=warehouse_run_id(context.run_id, month))
     except Exception as exc:
-        if not _last_attempt(context, WRITE_RETRY) and not _is_refusal(exc):
+        if not _last_attempt(context, WRITE_RETRY) and not isinstance(exc, REFUSALS):
             raise
         context.log.error(f"{month}: publish failed: {exc}")
         yield dg.Output({**_failed(month, "publish", exc), "held": scored["held"]})
@@ -191,9 +195,10 @@ def publish(context: dg.OpExecutionContext, bsc: BscResource, scored: MonthResul
     yield dg.Output({**scored, "phase": "published"})
 
 
-def _is_refusal(exc: BaseException) -> bool:
-    """Errors a retry cannot fix: a closed month, frames that do not fit the warehouse."""
-    return type(exc).__name__ in {"PeriodClosedError", "PublishInputError"}
+def warehouse_run_id(dagster_run_id: str, month: str) -> str:
+    """The warehouse keeps one `pipeline_run` row (and its files) per run id, so each month of
+    a backfill is recorded as `<Dagster run id>/<month>`: distinct, and traceable to the run."""
+    return f"{dagster_run_id}/{month}"
 
 
 def _json_metadata(raw: dict[str, Any]) -> dict[str, Any]:

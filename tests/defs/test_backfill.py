@@ -110,6 +110,22 @@ def test_one_run_on_the_multiprocess_executor_in_dagster_home(backfilled: dict[s
     assert (backfilled["home"] / "history").exists(), "the run is kept under DAGSTER_HOME"
 
 
+def test_the_warehouse_records_each_month_with_its_files(backfilled: dict[str, Any]) -> None:
+    run_id = _backfill_runs(backfilled["instance"])[0].run_id
+    engine = sa.create_engine(backfilled["settings"].warehouse_url)
+    with engine.connect() as connection:
+        runs = dict(connection.execute(sa.text("SELECT run_id, month FROM pipeline_run")).all())
+        files = connection.execute(
+            sa.text("SELECT run_id, file FROM pipeline_run_file WHERE dataset = 'gl_lines'")
+        ).all()
+    engine.dispose()
+    assert runs == {f"{run_id}/2025-01": "2025-01", f"{run_id}/2025-02": "2025-02"}
+    assert sorted(files) == [
+        (f"{run_id}/2025-01", "gl_lines/gl_lines_2025-01.csv"),
+        (f"{run_id}/2025-02", "gl_lines/gl_lines_2025-02.csv"),
+    ]
+
+
 def test_the_ui_sees_every_partitioned_asset_and_gate_check(backfilled: dict[str, Any]) -> None:
     instance = backfilled["instance"]
     for key in ("raw_gl_lines", "staged_tickets", "measure_values", "scorecard"):
