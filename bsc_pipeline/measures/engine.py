@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bsc_pipeline.frames import MEASURE_VALUE_COLUMNS
 from bsc_pipeline.measures.aggregations import (
     NUMERIC_AGGREGATIONS,
     MonthRows,
@@ -43,29 +44,6 @@ from bsc_pipeline.spec.models import (
 NAN = float("nan")
 BUDGET_DATASET = "budget"
 BUDGET_AMOUNT = "amount"
-
-MEASURE_VALUE_COLUMNS: tuple[str, ...] = (
-    "measure_id",
-    "period_type",
-    "period",
-    "period_start",
-    "period_end",
-    "as_of_month",
-    "is_partial",
-    "numerator",
-    "denominator",
-    "value",
-    "target",
-    "target_high",
-    "green_bound",
-    "amber_bound",
-    "threshold_basis",
-    "prior_period_value",
-    "prior_year_value",
-    "data_state",
-    "data_note",
-)
-"""The "Measure values" frame of docs/architecture.md, in order."""
 
 
 @dataclass(frozen=True)

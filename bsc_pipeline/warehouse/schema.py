@@ -13,6 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
+from bsc_pipeline.frames import SCORED_MEASURE_COLUMNS
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -154,34 +156,7 @@ dim_initiative = sa.Table(
     sa.ForeignKeyConstraint(["objective_id"], ["dim_objective.objective_id"]),
 )
 
-MEASURE_FACT_COLUMNS: tuple[str, ...] = (
-    "measure_id",
-    "period_type",
-    "period",
-    "period_start",
-    "period_end",
-    "as_of_month",
-    "is_partial",
-    "numerator",
-    "denominator",
-    "value",
-    "target",
-    "target_high",
-    "green_bound",
-    "amber_bound",
-    "threshold_basis",
-    "prior_period_value",
-    "prior_year_value",
-    "data_state",
-    "data_note",
-    "status",
-    "score",
-    "variance",
-    "variance_pct",
-    "trend",
-    "balance_flag",
-    "is_official",
-)
+MEASURE_FACT_COLUMNS = SCORED_MEASURE_COLUMNS
 """The "Scored measures" frame of docs/architecture.md, in order: what publishing stores."""
 
 MEASURE_FACT_KEY: tuple[str, ...] = ("measure_id", "period_type", "period", "as_of_month")
