@@ -18,7 +18,7 @@ from rich.console import Console
 
 from benchmarks.backfill import Backfill, run_backfill
 from benchmarks.experiments import EXPERIMENTS
-from benchmarks.growth import growth_steps
+from benchmarks.growth import fitted_per_million, growth_steps
 from benchmarks.month import MonthResult, bench_month
 from benchmarks.report import Report, print_report, targets, write_json
 from benchmarks.stages import warm_up
@@ -60,7 +60,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--repeat",
         type=int,
         default=3,
-        help="runs of the tiny and 1/16 months; each figure is the quickest (default 3)",
+        help="runs of every month but the large one; each figure is the quickest (default 3)",
     )
     parser.add_argument(
         "--try",
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     for workload in workloads:
         dagster = not args.no_dagster and workload.name in ("tiny", "1/16")
         note(f"month {workload.name}: floor, steps, DuckDB" + (", Dagster job" if dagster else ""))
-        repeat = args.repeat if workload.name in ("tiny", "1/16") else 1
+        repeat = args.repeat if workload.name != "large" else 1
         months.append(
             bench_month(workload, runs / _slug(workload.name), dagster=dagster, repeat=repeat)
         )
@@ -152,7 +152,14 @@ def main(argv: list[str] | None = None) -> int:
         months,
         steps,
         backfill,
-        targets(startup, months[0], large, steps, backfill),
+        targets(
+            startup,
+            months[0],
+            large,
+            steps,
+            backfill,
+            (fitted_per_million(months[1:]), fitted_per_million(months[1:], "floor")),
+        ),
         args.experiments,
         [load_before, os.getloadavg()[0]],
     )

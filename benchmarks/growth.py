@@ -41,6 +41,22 @@ class GrowthStep:
         return math.isnan(self.cost_ratio) or self.cost_ratio <= GROWTH_LIMIT * self.rows_ratio
 
 
+def fitted_per_million(months: list[MonthResult], seconds: str = "pipeline") -> float:
+    """Least-squares slope of seconds over input rows across the growth runs (s per M rows).
+
+    Less sensitive to one noisy run than any single difference; NaN with fewer than two runs.
+    """
+    if len(months) < 2:
+        return math.nan
+    xs = [m.input_rows / 1e6 for m in months]
+    ys = [m.pipeline_seconds if seconds == "pipeline" else m.floor.seconds for m in months]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    if spread == 0:
+        return math.nan
+    return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
+
+
 def growth_steps(tiny: MonthResult, months: list[MonthResult]) -> list[GrowthStep]:
     """Growing part of each month beyond the tiny one, and its ratio to the previous step's."""
     steps: list[GrowthStep] = []

@@ -65,6 +65,7 @@ def targets(
     large: MonthResult | None,
     growth: list[GrowthStep],
     backfill: Backfill | None,
+    fitted: tuple[float, float] = (float("nan"), float("nan")),
 ) -> list[Target]:
     """The issue's targets from the figures that were measured (NaN: not measured in this run)."""
     nan = float("nan")
@@ -83,6 +84,17 @@ def targets(
                 "×",
                 f"{_num(biggest.growing_per_million)} vs "
                 f"{_num(biggest.floor_per_million)} s/M rows",
+            )
+        )
+    pipeline_slope, floor_slope = fitted
+    if len(growth) >= 3 and not math.isnan(pipeline_slope):
+        found.append(
+            Target(
+                "growing part / floor, fitted over the growth runs",
+                pipeline_slope / floor_slope,
+                5.0,
+                "×",
+                f"{_num(pipeline_slope)} vs {_num(floor_slope)} s/M rows (least squares)",
             )
         )
     peak = large.stages.peak_mib / GIB if large is not None else nan
@@ -218,10 +230,11 @@ def backfill_table(backfill: Backfill) -> Table:
         title=f"Backfill: {len(backfill.months)} months at scale {backfill.scale:g} "
         f"({backfill.input_rows:,} landing rows) through runner.run_months"
     )
-    for column in ("processes", "seconds", "peak MiB", "months ok", "failed", "error"):
-        table.add_column(column, justify="left" if column == "error" else "right")
+    for column in ("path", "processes", "seconds", "peak MiB", "months ok", "failed", "error"):
+        table.add_column(column, justify="left" if column in ("path", "error") else "right")
     for run in backfill.runs:
         table.add_row(
+            run.path,
             str(run.jobs),
             _num(run.seconds),
             _num(run.peak_mib, 0),

@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from benchmarks.floor import files_read
-from benchmarks.growth import growth_steps
+from benchmarks.growth import fitted_per_million, growth_steps
 from benchmarks.measure import Measured, in_child
 from benchmarks.month import MonthResult, bench_month
 from benchmarks.report import Report, print_report, targets, write_json
@@ -45,6 +45,15 @@ def test_growth_is_cost_beyond_the_tiny_month_per_extra_rows() -> None:
     assert found["growth to 1/4"].met
     assert found["growing part / floor (1/4)"].figure == pytest.approx(10.0 / (2.0 / 4.001))
     assert found["imports + definitions"].met is None  # not measured is not a pass
+
+
+def test_fitted_slope_is_least_squares_over_the_growth_runs() -> None:
+    # 1 M rows: 3 s, 2 M: 4 s, 4 M: 8 s; mean (7/3, 5), Sxy = 8, Sxx = 14/3 -> 12/7 s per M
+    months = [_month("a", 1_000_000, 3.0, 0.2), _month("b", 2_000_000, 4.0, 0.4)]
+    months.append(_month("c", 4_000_000, 8.0, 0.8))
+    assert fitted_per_million(months) == pytest.approx(12 / 7)
+    assert fitted_per_million(months, "floor") == pytest.approx(0.2)
+    assert math.isnan(fitted_per_million(months[:1]))
 
 
 def test_scale_reaches_every_target() -> None:
