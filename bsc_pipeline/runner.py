@@ -199,21 +199,9 @@ def run_backfill(
         ensure_publish_pool(instance, console)
         tag = uuid.uuid4().hex
         config = backfill_run_config(months, settings, jobs, recompute)
-        holder: dict[str, Any] = {}
-
-        def execute() -> None:
-            try:
-                holder["result"] = _execute_backfill(instance, config, tag)
-            except BaseException as exc:  # reported below, never lost in the thread
-                holder["error"] = exc
-
-        worker = threading.Thread(target=execute, name="bsc-backfill")
-        worker.start()
-        _follow(instance, tag, months, recompute, console, worker)
-        worker.join()
-        if "error" in holder:
-            raise holder["error"]
-        run_id, staged, published = holder["result"]
+        # Dagster runs in the main thread, so Ctrl-C stops the worker processes the usual way.
+        with _progress(instance, tag, months, recompute, console):
+            run_id, staged, published = _execute_backfill(instance, config, tag)
     outcomes = _backfill_outcomes(months, staged, published, run_id)
     redone = [_month_outcome(r, run_id) for r in published if r["month"] in set(recompute)]
     print_summary(console, outcomes)
@@ -262,23 +250,37 @@ def _persistent_instance(console: Console) -> Iterator[dg.DagsterInstance]:
         yield instance
 
 
-def _follow(
+@contextmanager
+def _progress(
     instance: dg.DagsterInstance,
     tag: str,
     months: Sequence[str],
     recompute: Sequence[str],
     console: Console,
-    worker: threading.Thread,
-) -> None:
-    """Progress bars fed by the run's step events while the executor works."""
+) -> Iterator[None]:
+    """Progress bars fed from the run's step events by a thread while the executor works."""
+    stop = threading.Event()
     with Progress(*_COLUMNS, console=console, transient=False) as progress:
         staged = progress.add_task("extract + gate", total=len(months))
         published = progress.add_task("measure + publish", total=len(months) + len(recompute))
-        while worker.is_alive():
-            worker.join(POLL_SECONDS)
+
+        def refresh() -> None:
             done = _finished_steps(instance, tag)
             progress.update(staged, completed=done.get("extract_and_stage", 0))
             progress.update(published, completed=done.get("publish", 0))
+
+        def poll() -> None:
+            while not stop.wait(POLL_SECONDS):
+                refresh()
+
+        poller = threading.Thread(target=poll, name="bsc-backfill-progress", daemon=True)
+        poller.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            poller.join()
+            refresh()
 
 
 def _finished_steps(instance: dg.DagsterInstance, tag: str) -> dict[str, int]:

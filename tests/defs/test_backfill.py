@@ -209,3 +209,18 @@ def test_summary_buckets() -> None:
         "held": ["2025-02"],
         "failed": ["2025-03"],
     }
+
+
+@pytest.mark.parametrize(("existing", "expected"), [(None, 1), (3, 3)])
+def test_the_publish_pool_gets_one_slot_unless_already_limited(
+    tmp_path: Path, existing: int | None, expected: int
+) -> None:
+    from bsc_pipeline.defs.assets import PUBLISH_POOL
+    from bsc_pipeline.runner import ensure_publish_pool
+
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        if existing is not None:
+            instance.event_log_storage.set_concurrency_slots(PUBLISH_POOL, existing)
+        ensure_publish_pool(instance)
+        info = instance.event_log_storage.get_concurrency_info(PUBLISH_POOL)
+        assert info.slot_count == expected
