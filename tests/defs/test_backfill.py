@@ -224,3 +224,35 @@ def test_the_publish_pool_gets_one_slot_unless_already_limited(
         ensure_publish_pool(instance)
         info = instance.event_log_storage.get_concurrency_info(PUBLISH_POOL)
         assert info.slot_count == expected
+
+
+def test_close_job_closes_a_clean_month_and_refuses_a_held_one(backfilled: dict[str, Any]) -> None:
+    """Runs after the backfill tests above (it closes February and publishes December)."""
+    from bsc_pipeline.defs import build_definitions
+    from bsc_pipeline.defs.jobs import CLOSE_JOB, NIGHTLY_JOB
+    from bsc_pipeline.warehouse import make_engine, period_state
+
+    settings = backfilled["settings"]
+    defs = build_definitions(settings)
+    close = defs.resolve_job_def(CLOSE_JOB)
+
+    def close_month(month: str) -> dg.ExecuteInProcessResult:
+        return close.execute_in_process(
+            run_config={"ops": {"close_month": {"config": {"month": month}}}},
+            raise_on_error=False,
+        )
+
+    assert close_month("2025-02").success
+    december = defs.resolve_job_def(NIGHTLY_JOB).execute_in_process(
+        partition_key="2024-12", raise_on_error=False
+    )
+    assert december.success, "a month with no files publishes with its measures held"
+    refused = close_month("2024-12")
+    assert not refused.success
+    failure = next(e for e in refused.all_events if e.is_step_failure)
+    message = failure.step_failure_data.user_failure_data
+    assert message is not None and "held measures" in (message.description or "")
+    engine = make_engine(settings.warehouse_url)
+    assert period_state(engine, "2025-02") == "closed"
+    assert period_state(engine, "2024-12") == "open"
+    engine.dispose()
