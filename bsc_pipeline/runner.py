@@ -201,8 +201,8 @@ def run_backfill(
         config = backfill_run_config(months, settings, jobs, recompute)
         # Dagster runs in the main thread, so Ctrl-C stops the worker processes the usual way.
         with _progress(instance, tag, months, recompute, console):
-            run_id, staged, published = _execute_backfill(instance, config, tag)
-    outcomes = _backfill_outcomes(months, staged, published, run_id)
+            run_id, status, staged, published = _execute_backfill(instance, config, tag)
+    outcomes = _backfill_outcomes(months, staged, published, run_id, status)
     redone = [_month_outcome(r, run_id) for r in published if r["month"] in set(recompute)]
     print_summary(console, outcomes)
     if redone:
@@ -217,15 +217,15 @@ def run_backfill(
 
 def _execute_backfill(
     instance: dg.DagsterInstance, config: dict[str, Any], tag: str
-) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
-    """Execute the backfill and read each month's result from the steps' outputs."""
+) -> tuple[str, str, list[dict[str, Any]], list[dict[str, Any]]]:
+    """Execute the backfill; the run id and status, and each month's result from the outputs."""
     job = dg.reconstructable(backfill_job_from_env)
     with dg.execute_job(
         job, instance=instance, run_config=config, tags={BACKFILL_TAG: tag}
     ) as result:
         staged = list(_node_output(result, "extract_and_stage", {}).values())
         published = list(_node_output(result, "deliver_alerts", []))
-        return result.run_id, staged, published
+        return result.run_id, result.dagster_run.status.value.lower(), staged, published
 
 
 def _node_output(result: Any, node: str, default: Any) -> Any:
@@ -310,6 +310,7 @@ def _backfill_outcomes(
     staged: list[dict[str, Any]],
     published: list[dict[str, Any]],
     run_id: str,
+    status: str = "failure",
 ) -> list[MonthOutcome]:
     """One outcome per month; a month no step reported on failed with the run."""
     by_month = {r["month"]: r for r in staged}
@@ -320,7 +321,7 @@ def _backfill_outcomes(
         if result is None or (result["error"] is None and result["phase"] != "published"):
             result = {
                 "month": month,
-                "error": f"not published: see Dagster run {run_id}",
+                "error": f"not published: the run ended in {status} (Dagster run {run_id})",
                 "phase": "run",
                 "held": (result or {}).get("held", []),
             }
