@@ -165,30 +165,40 @@ def build_landing_sensor(
         open_month = str(Month(today.year, today.month))
         scan = scan_landing_zone(settings, datasets, load_cursor(context.cursor), open_month)
         closed = _closed_months(settings) if scan.new_by_month else set()
-        requests = [
-            landing_run_request(month, keys)
-            for month, keys in sorted(scan.new_by_month.items())
-            if month not in closed
-        ]
-        for month in sorted(set(scan.new_by_month) & closed):
-            context.log.warning(
-                f"new files for {month}, which is closed: no run started. Reopen it with "
-                f"`bsc period reopen {month} --reason ...` to restate it"
-            )
+        requests = []
+        waiting: set[str] = set()
+        for month, keys in sorted(scan.new_by_month.items()):
+            if month in closed:
+                context.log.warning(
+                    f"new files for {month}, which is closed: no run started. Reopen it with "
+                    f"`bsc period reopen {month} --reason ...` to restate it"
+                )
+            elif month < settings.partitions_start[:7]:
+                context.log.warning(
+                    f"new files for {month}, before BSC_PARTITIONS_START="
+                    f"{settings.partitions_start}: no run started ({', '.join(keys)})"
+                )
+            elif month > open_month:
+                # Not a partition yet: forget the files, so they start the run once it opens.
+                waiting |= {key.rsplit("@", 1)[0] for key in keys}
+                context.log.info(f"files for {month} wait until that month opens")
+            else:
+                requests.append(landing_run_request(month, keys))
         for duplicate in scan.duplicates:
             context.log.info(f"duplicate delivery, read once: {duplicate}")
         events = [
             dg.AssetMaterialization(
-                landing_key(dataset), metadata={"files": dg.MetadataValue.json(sorted(paths))}
+                landing_key(dataset), metadata={"files": dg.MetadataValue.json(sorted(landed))}
             )
             for dataset, paths in sorted(scan.new_by_dataset.items())
+            if (landed := [p for p in paths if p not in waiting])
         ]
-        cursor = dump_cursor(scan.cursor)
+        cursor = dump_cursor({p: f for p, f in scan.cursor.items() if p not in waiting})
         if not requests and not events:
-            waiting = (
+            growing = (
                 f"; still being written: {', '.join(scan.unsettled)}" if scan.unsettled else ""
             )
-            return dg.SensorResult(skip_reason=f"no new complete files{waiting}", cursor=cursor)
+            return dg.SensorResult(skip_reason=f"no new complete files{growing}", cursor=cursor)
         return dg.SensorResult(run_requests=requests, asset_events=events, cursor=cursor)
 
     return landing_zone_sensor

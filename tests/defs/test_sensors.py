@@ -276,3 +276,21 @@ def test_run_failure_sensor_tells_the_engineers_with_the_step_error(
     body = json.loads(payload) if isinstance(payload, str) else payload
     assert body["job_name"] == "broken"
     assert "read_ledger: " in body["error"] and "line 7" in body["error"]
+
+
+def test_files_outside_the_partitions_start_no_run_and_future_ones_wait(
+    evaluator: Evaluator, landing_settings: Settings
+) -> None:
+    evaluator.tick()
+    folder = landing_settings.landing_dir / "tickets"
+    shutil.copy(folder / "tickets_2025-02.csv", folder / "tickets_2019-05.csv")
+    shutil.copy(folder / "tickets_2025-01.csv", folder / "tickets_2999-01.csv")
+    result = evaluator.tick()
+    assert not result.run_requests, "2019 is before the first partition, 2999 is not open yet"
+    cursor = load_cursor(evaluator.cursor)
+    assert "tickets/tickets_2019-05.csv" in cursor
+    assert "tickets/tickets_2999-01.csv" not in cursor, "looked at again once its month opens"
+    landed = [e.metadata["files"].value for e in result.asset_events]
+    assert landed == [["tickets/tickets_2019-05.csv"]]
+    again = evaluator.tick()
+    assert not again.run_requests and not again.asset_events
