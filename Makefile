@@ -22,10 +22,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml  ## create .venv and install the package with its dev tools
 
-# The local Dagster instance: SQLite storage under DAGSTER_HOME, no usage statistics sent.
+# The local Dagster instance (deploy/dagster.yaml): SQLite storage under DAGSTER_HOME, one
+# publishing slot, no usage statistics sent. An existing dagster.yaml is left alone.
 $(DAGSTER_HOME)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME)
-	printf 'telemetry:\n  enabled: false\n' > $@
+	cp deploy/dagster.yaml $@
 
 demo: install  ## generate demo extracts, run every demo month, show the scorecard
 	$(BIN)/bsc demo-data --months $(DEMO_MONTHS) --seed $(DEMO_SEED) --end $(DEMO_END)
