@@ -32,6 +32,7 @@ class Settings:
     timezone: str
     partitions_start: str
     nightly_at: str = "04:30"
+    close_day: int = 5
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -46,4 +47,5 @@ class Settings:
             timezone=os.environ.get("BSC_TIMEZONE", "UTC"),
             partitions_start=os.environ.get("BSC_PARTITIONS_START", "2023-01"),
             nightly_at=os.environ.get("BSC_NIGHTLY_AT", "04:30"),
+            close_day=int(os.environ.get("BSC_CLOSE_DAY", "5")),
         )

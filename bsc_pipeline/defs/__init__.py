@@ -26,7 +26,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     partitions = monthly_partitions(settings)
     datasets = dataset_sources(settings)
-    jobs, schedules = build_jobs(partitions, settings)
+    jobs, schedules = build_jobs(partitions, settings, close_day=settings.close_day)
     return dg.Definitions(
         assets=[
             *landing_specs(datasets),

@@ -22,6 +22,7 @@ class BscResource(dg.ConfigurableResource):
     timezone: str = "UTC"
     partitions_start: str = "2023-01"
     nightly_at: str = "04:30"
+    close_day: int = 5
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BscResource:
@@ -35,6 +36,7 @@ class BscResource(dg.ConfigurableResource):
             timezone=settings.timezone,
             partitions_start=settings.partitions_start,
             nightly_at=settings.nightly_at,
+            close_day=settings.close_day,
         )
 
     def settings(self) -> Settings:
@@ -48,6 +50,7 @@ class BscResource(dg.ConfigurableResource):
             timezone=self.timezone,
             partitions_start=self.partitions_start,
             nightly_at=self.nightly_at,
+            close_day=self.close_day,
         )
 
     def pipeline(self) -> Pipeline:
