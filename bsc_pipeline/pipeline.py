@@ -192,16 +192,18 @@ class Pipeline:
         """Publish the month in one warehouse transaction, with its alert outbox rows."""
         from bsc_pipeline.alerts.published import plan_month
         from bsc_pipeline.quality.persistence import dq_result_frame
-        from bsc_pipeline.warehouse import publish_month
+        from bsc_pipeline.warehouse import publish_month, reopen_reason
 
         scored = self._require("scorecard", month)
+        # A month reopened after its close is a restatement: alerts say so.
+        restating = restatement_reason or reopen_reason(self.engine, month)
         events = plan_month(
             self.engine,
             self.spec,
             scored,
             month=month,
             run_id=run_id,
-            is_restatement=restatement_reason is not None,
+            is_restatement=restating is not None,
         )
         return publish_month(
             self.engine,

@@ -218,13 +218,19 @@ def build_scorecard_assets(
     def published_scorecard(
         context: dg.AssetExecutionContext, bsc: BscResource
     ) -> dg.MaterializeResult:
+        from bsc_pipeline.warehouse import PeriodClosedError
+
         record = context.instance.get_run_record_by_id(context.run_id)
         started = record.start_time if record is not None else None
-        outcome = bsc.pipeline().publish(
-            context.partition_key,
-            run_id=context.run_id,
-            started_at=datetime.fromtimestamp(started, tz=UTC) if started else None,
-        )
+        try:
+            outcome = bsc.pipeline().publish(
+                context.partition_key,
+                run_id=context.run_id,
+                started_at=datetime.fromtimestamp(started, tz=UTC) if started else None,
+            )
+        except PeriodClosedError as exc:
+            # Retrying cannot help: finance must reopen the month first.
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
         return dg.MaterializeResult(metadata=_json_safe(_outcome_metadata(outcome)))
 
     @dg.asset(

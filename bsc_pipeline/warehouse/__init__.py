@@ -13,6 +13,7 @@ from bsc_pipeline.warehouse.period_close import (
     closed_months,
     period_state,
     reopen_period,
+    reopen_reason,
 )
 from bsc_pipeline.warehouse.publish import (
     PublishOutcome,
@@ -41,5 +42,6 @@ __all__ = [
     "read_scorecard",
     "record_run",
     "reopen_period",
+    "reopen_reason",
     "upgrade_warehouse",
 ]

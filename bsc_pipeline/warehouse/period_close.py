@@ -46,6 +46,22 @@ def close_period(engine: Engine, month: str) -> bool:
     return True
 
 
+def reopen_reason(engine: Engine, month: str) -> str | None:
+    """Why a closed month was reopened, while it stays open; None for a month never closed."""
+    table = schema.period_state
+    if not sa.inspect(engine).has_table(table.name):
+        return None
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.select(table.c.state, table.c.reopen_reason).where(
+                table.c.month == str(Month.parse(month))
+            )
+        ).first()
+    if row is None or row.state != "open":
+        return None
+    return None if row.reopen_reason is None else str(row.reopen_reason)
+
+
 def reopen_period(engine: Engine, month: str, reason: str) -> None:
     """Open a closed month again; `reason` is recorded on every restatement that follows."""
     month = str(Month.parse(month))
