@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.measure import in_child
+from benchmarks.measure import TreeMemory, in_child
 from benchmarks.stages import migrate
 from benchmarks.workload import bench_settings, count_rows, generated, history_months
 from bsc_pipeline.periods import Month
@@ -26,6 +26,8 @@ class BackfillRun:
     failed: int
     error: str | None = None
     path: str = "run_months"
+    peak_total_mib: float = float("nan")
+    """Largest sum of RSS over the run's processes (sampled every 0.25 s)."""
 
 
 @dataclass
@@ -74,18 +76,23 @@ def _run(settings: Settings, months: list[str], jobs: int, backfill_job: bool) -
     os.environ.update(settings_env(settings))
     os.environ.pop("DAGSTER_HOME", None)  # a temporary instance per run, nothing left behind
     console = Console(file=io.StringIO(), width=200)
-    if backfill_job:
-        report = runner.run_backfill(months, console=console, jobs=jobs, settings=settings)
-    elif jobs > 1:
-        report = runner.run_months(months, console=console, jobs=jobs, settings=settings)
-    else:
-        instance = dg.DagsterInstance.ephemeral()
-        report = runner.run_months(months, console=console, settings=settings, instance=instance)
+    with TreeMemory() as memory:
+        if backfill_job:
+            report = runner.run_backfill(months, console=console, jobs=jobs, settings=settings)
+        elif jobs > 1:
+            report = runner.run_months(months, console=console, jobs=jobs, settings=settings)
+        else:
+            instance = dg.DagsterInstance.ephemeral()
+            report = runner.run_months(
+                months, console=console, settings=settings, instance=instance
+            )
     failed = [o for o in report.outcomes if not o.succeeded]
     return {
         "succeeded": len(report.outcomes) - len(failed),
         "failed": len(failed),
         "error": failed[0].error if failed else None,
+        "peak_total_mib": memory.peak_total_mib,
+        "peak_process_mib": memory.peak_process_mib,
     }
 
 
@@ -111,11 +118,12 @@ def run_backfill(
             BackfillRun(
                 jobs,
                 measured.seconds,
-                measured.peak_mib,
+                max(measured.peak_mib, outcome.get("peak_process_mib", 0.0)),
                 outcome.get("succeeded", 0),
                 outcome.get("failed", len(months)),
                 measured.error or outcome.get("error"),
                 "backfill_months job" if backfill_job else "run_months",
+                outcome.get("peak_total_mib", float("nan")),
             )
         )
     return result

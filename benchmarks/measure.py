@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import resource
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -46,6 +47,61 @@ def peak_mib() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(own, children) / 1024
+
+
+class TreeMemory:
+    """Samples the resident memory of this process and all its descendants from /proc.
+
+    `ru_maxrss` of children only counts processes that were waited for; a Dagster multiprocess
+    run's workers are grandchildren under a forkserver, so a backfill's memory is sampled.
+    """
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.interval = interval
+        self.peak_total_mib = 0.0
+        self.peak_process_mib = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tree-memory", daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        root = os.getpid()
+        while not self._stop.wait(self.interval):
+            sizes = _tree_rss(root)
+            self.peak_total_mib = max(self.peak_total_mib, sum(sizes))
+            self.peak_process_mib = max(self.peak_process_mib, max(sizes, default=0.0))
+
+
+def _tree_rss(root: int) -> list[float]:
+    """RSS in MiB of `root` and every process descended from it."""
+    parents: dict[int, int] = {}
+    rss: dict[int, float] = {}
+    page = resource.getpagesize() / MIB
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        rss[int(entry)] = int(fields[21]) * page
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in tree:
+                tree.add(pid)
+                frontier.append(pid)
+    return [rss[p] for p in tree if p in rss]
 
 
 def _child(

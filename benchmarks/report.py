@@ -230,7 +230,8 @@ def backfill_table(backfill: Backfill) -> Table:
         title=f"Backfill: {len(backfill.months)} months at scale {backfill.scale:g} "
         f"({backfill.input_rows:,} landing rows) through runner.run_months"
     )
-    for column in ("path", "processes", "seconds", "peak MiB", "months ok", "failed", "error"):
+    columns = ("path", "processes", "seconds", "peak MiB", "all processes MiB", "months ok")
+    for column in (*columns, "failed", "error"):
         table.add_column(column, justify="left" if column in ("path", "error") else "right")
     for run in backfill.runs:
         table.add_row(
@@ -238,6 +239,7 @@ def backfill_table(backfill: Backfill) -> Table:
             str(run.jobs),
             _num(run.seconds),
             _num(run.peak_mib, 0),
+            _num(run.peak_total_mib, 0),
             str(run.succeeded),
             str(run.failed),
             (run.error or "")[:120],

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from rich.console import Console
 
 from benchmarks.floor import files_read
 from benchmarks.growth import fitted_per_million, growth_steps
-from benchmarks.measure import Measured, in_child
+from benchmarks.measure import Measured, TreeMemory, in_child
 from benchmarks.month import MonthResult, bench_month
 from benchmarks.report import Report, print_report, targets, write_json
 from benchmarks.stages import STAGES, MonthStages, StageFigure
@@ -73,6 +75,14 @@ def test_child_reports_errors_and_peak(tmp_path: Path) -> None:
     assert large.peak_mib - small.peak_mib > 150
     failed = in_child(_fails)
     assert failed.error is not None and "ValueError: no such month" in failed.error
+
+
+def test_tree_memory_counts_grandchildren() -> None:
+    code = "import time; block = bytearray(150 * 2**20); time.sleep(1.0)"
+    with TreeMemory(interval=0.05) as memory:
+        subprocess.run(["sh", "-c", f'"{sys.executable}" -c "{code}"'], check=True)
+    assert memory.peak_process_mib > 150
+    assert memory.peak_total_mib >= memory.peak_process_mib
 
 
 def _fails() -> None:
