@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from bsc_pipeline.lake import Lake
 from bsc_pipeline.periods import Month
+from bsc_pipeline.quality.gate import QUARANTINE_COLUMNS
 from bsc_pipeline.settings import Settings
 from bsc_pipeline.spec.loader import load_spec
 from bsc_pipeline.spec.models import Spec
@@ -34,8 +35,6 @@ REFERENCE_DATASETS: dict[str, tuple[str, ...]] = {
 """Datasets whose rows must point at keys of another dataset (referential integrity)."""
 
 VOLUME_HISTORY_MONTHS = 6
-
-QUARANTINE_COLUMNS = ["dataset", "month", "file", "line", "rule", "reason", "raw"]
 
 
 @dataclass
@@ -107,8 +106,8 @@ class Pipeline:
             reason=read.reason,
             row_count=len(read.frame),
             rejected_count=len(read.rejected),
-            files=[_file_dict(f) for f in read.files],
-            problems=[_problem_dict(p) for p in read.problems],
+            files=[_json_dict(f) for f in read.files],
+            problems=[_json_dict(p) for p in read.problems],
         )
         self.lake.write_frame(read.frame, "raw", month, dataset)
         self.lake.write_frame(
@@ -139,18 +138,7 @@ class Pipeline:
                 recent_volumes=self._recent_volumes(dataset, month),
             )
             outcome = run_gate(dataset, month, raw, context=context, validator=validator)
-        quarantine = (
-            pd.concat(
-                [
-                    frame
-                    for frame in (rejected, outcome.quarantine)
-                    if frame is not None and len(frame)
-                ],
-                ignore_index=True,
-            )
-            if (rejected is not None and len(rejected)) or len(outcome.quarantine)
-            else outcome.quarantine
-        )
+        quarantine = _stack([rejected, outcome.quarantine], QUARANTINE_COLUMNS)
         self.lake.write_frame(outcome.staged, "staged", month, dataset)
         self.lake.write_frame(quarantine, "quarantine", month, dataset)
         self.lake.write_json(outcome.result.to_dict(), "gate", month, dataset)
@@ -290,12 +278,7 @@ class Pipeline:
 
     def _quarantine(self, month: str) -> pd.DataFrame:
         frames = [self.lake.read_frame("quarantine", month, d) for d in self.datasets]
-        present = [f for f in frames if f is not None and len(f)]
-        return (
-            pd.concat(present, ignore_index=True)
-            if present
-            else pd.DataFrame(columns=QUARANTINE_COLUMNS)
-        )
+        return _stack(frames, QUARANTINE_COLUMNS)
 
 
 class LakeFrameLoader:
@@ -346,13 +329,17 @@ def _mode(contract: Any) -> str:
     return str(_attr(contract, "mode"))
 
 
-def _file_dict(identity: Any) -> dict[str, Any]:
-    raw = identity.__dict__ if hasattr(identity, "__dict__") else dict(identity)
-    return json.loads(json.dumps(raw, default=str))
+def _json_dict(record: Any) -> dict[str, Any]:
+    """A dataclass as plain JSON types, for the lake's sidecar files."""
+    return json.loads(json.dumps(record.__dict__, default=str))
 
 
-def _problem_dict(problem: Any) -> dict[str, Any]:
-    return _file_dict(problem)
+def _stack(frames: Sequence[pd.DataFrame | None], columns: list[str]) -> pd.DataFrame:
+    """The non-empty frames one under the other; an empty frame of `columns` when there are none."""
+    present = [f for f in frames if f is not None and len(f)]
+    if not present:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(present, ignore_index=True) if len(present) > 1 else present[0]
 
 
 def _rejected_as_quarantine(rejected: pd.DataFrame, dataset: str, month: str) -> pd.DataFrame:
