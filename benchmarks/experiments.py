@@ -95,7 +95,17 @@ def staged_columns() -> None:
     pipeline.LakeFrameLoader._month = month  # type: ignore[method-assign]
 
 
+def preload_gx() -> None:
+    """Backfill: `runner.py::PRELOAD_MODULES` also names `great_expectations` (forkserver)."""
+    from bsc_pipeline import runner
+
+    modules: tuple[str, ...] = runner.PRELOAD_MODULES
+    if "great_expectations" not in modules:
+        setattr(runner, "PRELOAD_MODULES", (*modules, "great_expectations"))  # noqa: B010
+
+
 EXPERIMENTS: dict[str, Callable[[], None]] = {
     "arrow_in_reference": arrow_in_reference,
     "staged_columns": staged_columns,
+    "preload_gx": preload_gx,
 }
