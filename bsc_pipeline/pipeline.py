@@ -7,7 +7,7 @@ can be re-run alone and only `publish` touches the warehouse (in one transaction
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -147,9 +147,12 @@ class Pipeline:
     def compute_measures(self, month: str) -> pd.DataFrame:
         """Every measure of the spec for every period type as of `month`."""
         from bsc_pipeline.measures import TargetBook, compute_measure_values
+        from bsc_pipeline.measures.dependencies import columns_read
         from bsc_pipeline.spec.loader import resolve_targets_file
 
-        loader = LakeFrameLoader(self.lake, self.contracts)
+        loader = LakeFrameLoader(
+            self.lake, self.contracts, columns=columns_read(self.spec, self.contracts)
+        )
         targets = TargetBook.from_spec(
             self.spec, resolve_targets_file(self.settings.spec_path, self.spec)
         )
@@ -252,7 +255,13 @@ class Pipeline:
         return frame
 
     def _reference(self, dataset: str, month: str) -> pd.DataFrame | None:
-        return self.lake.read_frame("raw", month, dataset)
+        """Only the columns other datasets point at (a large month has 1.5 M accounts)."""
+        from bsc_pipeline.quality.suites import REFERENCE_SOURCES
+
+        columns = sorted(
+            {column for source, column in REFERENCE_SOURCES.values() if source == dataset}
+        )
+        return self.lake.read_frame("raw", month, dataset, columns=columns or None)
 
     def _recent_volumes(self, dataset: str, month: str) -> list[int]:
         this = Month.parse(month)
@@ -284,15 +293,24 @@ class Pipeline:
 class LakeFrameLoader:
     """Staged rows from the lake, as the measure engine asks for them (cached per month)."""
 
-    def __init__(self, lake: Lake, contracts: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        lake: Lake,
+        contracts: dict[str, Any],
+        columns: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self.lake = lake
         self.contracts = contracts
+        self.columns = dict(columns or {})
         self._cache: dict[tuple[str, str], pd.DataFrame | None] = {}
 
     def _month(self, dataset: str, month: str) -> pd.DataFrame | None:
         key = (dataset, month)
         if key not in self._cache:
-            self._cache[key] = self.lake.read_frame("staged", month, dataset)
+            wanted = self.columns.get(dataset)
+            self._cache[key] = self.lake.read_frame(
+                "staged", month, dataset, columns=list(wanted) if wanted else None
+            )
         return self._cache[key]
 
     def load(self, dataset: str, months: Sequence[str]) -> pd.DataFrame | None:

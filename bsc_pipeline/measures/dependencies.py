@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
+from typing import Any
 
 from bsc_pipeline.measures.errors import MeasureError
+from bsc_pipeline.measures.loading import dataset_infos
 from bsc_pipeline.spec.formula import Formula, parse_formula
 from bsc_pipeline.spec.models import (
     BaseMeasure,
+    BudgetTarget,
     ChangeMeasure,
     DerivedMeasure,
     Measure,
@@ -16,6 +20,9 @@ from bsc_pipeline.spec.models import (
     SnapshotMeasure,
     Spec,
 )
+
+BUDGET_AMOUNT = "amount"
+"""The budget dataset's column a budget target sums."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,10 @@ def measure_sources(spec: Spec, measure_id: str) -> list[str]:
     return MeasureGraph.from_spec(spec).sources(measure_id)
 
 
+def _field(contract: Any, name: str) -> Any:
+    return contract.get(name) if isinstance(contract, Mapping) else getattr(contract, name, None)
+
+
 def _parse(measure: DerivedMeasure) -> Formula:
     try:
         return parse_formula(measure.formula)
@@ -89,3 +100,34 @@ def _inputs(measure: Measure, formulas: dict[str, Formula]) -> tuple[str, ...]:
         case ChangeMeasure():
             return (measure.of,)
     return ()
+
+
+def columns_read(spec: Spec, contracts: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Per dataset, the staged columns the spec's measures, budget targets and de-duplication read.
+
+    The lake holds every canonical column; reading only these keeps a long history affordable
+    (three of the general ledger's nine columns, for instance).
+    """
+    infos = dataset_infos(contracts)
+    needed: dict[str, set[str]] = {name: set() for name in infos}
+    for measure in spec.measures:
+        if isinstance(measure, BaseMeasure | SnapshotMeasure):
+            columns = needed.setdefault(measure.source, set())
+            columns.update(f.column for f in measure.filters)
+            if measure.column:
+                columns.add(measure.column)
+        if isinstance(measure, BaseMeasure):
+            month_column = infos[measure.source].month_column if measure.source in infos else None
+            needed[measure.source].update(c for c in (measure.date_column, month_column) if c)
+        if isinstance(measure, SnapshotMeasure):
+            needed[measure.source].update(c for c in (measure.active_from, measure.active_to) if c)
+        if isinstance(measure.target, BudgetTarget) and "budget" in infos:
+            budget = needed["budget"]
+            budget.update(c for c in (BUDGET_AMOUNT, infos["budget"].month_column) if c)
+            budget.update(f.column for f in measure.target.filters)
+    bodies = contracts.get("datasets", contracts) if isinstance(contracts, Mapping) else contracts
+    for name, info in infos.items():
+        if needed.get(name) and info.mode == "incremental":
+            needed[name].update(_field(bodies[name], "keys") or ())
+            needed[name].update(c for c in [_field(bodies[name], "version_column")] if c)
+    return {name: sorted(columns) for name, columns in needed.items() if columns}

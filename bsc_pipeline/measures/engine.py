@@ -23,7 +23,7 @@ from bsc_pipeline.measures.aggregations import (
     column_values,
     month_index,
 )
-from bsc_pipeline.measures.dependencies import MeasureGraph
+from bsc_pipeline.measures.dependencies import BUDGET_AMOUNT, MeasureGraph
 from bsc_pipeline.measures.errors import MeasureError
 from bsc_pipeline.measures.filters import filter_columns, filter_mask
 from bsc_pipeline.measures.loading import FrameLoader, StagedData, dataset_infos
@@ -43,7 +43,6 @@ from bsc_pipeline.spec.models import (
 
 NAN = float("nan")
 BUDGET_DATASET = "budget"
-BUDGET_AMOUNT = "amount"
 
 
 @dataclass(frozen=True)
