@@ -62,12 +62,10 @@ class PeerError(ValueError):
     """The spec asks for something the peer's SQL generator does not translate."""
 
 
-class PeerMismatch(AssertionError):
-    """DuckDB and the pipeline disagree on a month value: the benchmark compares unequal work."""
-
-
 @dataclass(frozen=True)
 class Difference:
+    """A month value on which DuckDB and the pipeline disagree (None: no value)."""
+
     measure_id: str
     pipeline: float | None
     peer: float | None
