@@ -125,6 +125,8 @@ PRELOAD_MODULES = (
     "bsc_pipeline.scoring",
     "bsc_pipeline.warehouse",
     "bsc_pipeline.quality.gx_validator",
+    # Every extract_and_stage worker would import GX again (about 3 s each).
+    "great_expectations",
 )
 """Imported once by the forkserver, so each step's worker process starts in well under a second."""
 
