@@ -13,19 +13,29 @@ from bsc_pipeline.settings import PROJECT_ROOT, Settings
 TINY_COMPANY = PROJECT_ROOT / "tests" / "e2e" / "tiny_company"
 
 
-@pytest.fixture
-def tiny_settings(tmp_path: Path) -> Settings:
-    """Settings for the hand-checkable tiny company, with a fresh lake and SQLite warehouse."""
+def _tiny_settings(work: Path) -> Settings:
     return Settings(
-        warehouse_url=f"sqlite:///{tmp_path / 'warehouse.db'}",
+        warehouse_url=f"sqlite:///{work / 'warehouse.db'}",
         landing_dir=TINY_COMPANY / "landing",
-        lake_dir=tmp_path / "lake",
+        lake_dir=work / "lake",
         spec_path=TINY_COMPANY / "spec.yaml",
         contracts_path=PROJECT_ROOT / "sources" / "contracts.yaml",
         sources_config=PROJECT_ROOT / "sources" / "sources.yaml",
         timezone="UTC",
         partitions_start="2024-01",
     )
+
+
+@pytest.fixture(scope="session")
+def tiny_settings_at() -> Callable[[Path], Settings]:
+    """Settings for the hand-checkable tiny company with its lake and warehouse under a folder."""
+    return _tiny_settings
+
+
+@pytest.fixture
+def tiny_settings(tmp_path: Path) -> Settings:
+    """Settings for the hand-checkable tiny company, with a fresh lake and SQLite warehouse."""
+    return _tiny_settings(tmp_path)
 
 
 @pytest.fixture

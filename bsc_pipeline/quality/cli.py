@@ -12,6 +12,7 @@ from rich.table import Table
 
 from bsc_pipeline.periods import Month, PeriodError
 from bsc_pipeline.settings import Settings
+from bsc_pipeline.warehouse import schema
 
 app = typer.Typer(help="Data-quality gate results.", no_args_is_help=True)
 
@@ -49,25 +50,7 @@ def report(
 
 def read_results(engine: sa.Engine, month: str, run_id: str | None) -> list[dict[str, Any]]:
     """`dq_result` rows of the month, from the given run or each dataset's latest run."""
-    dq = sa.table(
-        "dq_result",
-        *(
-            sa.column(n)
-            for n in (
-                "dq_result_id",
-                "run_id",
-                "dataset",
-                "month",
-                "expectation",
-                "column",
-                "severity",
-                "passed",
-                "element_count",
-                "unexpected_count",
-                "sample",
-            )
-        ),
-    )
+    dq = schema.dq_result
     query = sa.select(dq).where(dq.c.month == month)
     if run_id is not None:
         query = query.where(dq.c.run_id == run_id)

@@ -6,7 +6,7 @@ tests/e2e/test_month_run.py (revenue 1000 and 1500, the quarter summed to 2500).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +17,9 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from bsc_pipeline.defs.backfill import BACKFILL_JOB, backfill_summary
-from bsc_pipeline.settings import PROJECT_ROOT, Settings
-
-TINY = PROJECT_ROOT / "tests" / "e2e" / "tiny_company"
+from bsc_pipeline.settings import Settings
 
 pytestmark = pytest.mark.slow
-
-
-def _settings(work: Path) -> Settings:
-    return Settings(
-        warehouse_url=f"sqlite:///{work / 'warehouse.db'}",
-        landing_dir=TINY / "landing",
-        lake_dir=work / "lake",
-        spec_path=TINY / "spec.yaml",
-        contracts_path=PROJECT_ROOT / "sources" / "contracts.yaml",
-        sources_config=PROJECT_ROOT / "sources" / "sources.yaml",
-        timezone="UTC",
-        partitions_start="2024-01",
-    )
 
 
 def _env(settings: Settings, home: Path) -> dict[str, str]:
@@ -49,7 +34,9 @@ def _env(settings: Settings, home: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def backfilled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def backfilled(
+    tmp_path_factory: pytest.TempPathFactory, tiny_settings_at: Callable[[Path], Settings]
+) -> Iterator[dict[str, Any]]:
     """`bsc backfill --start 2025-01 --end 2025-02 --jobs 2` against a fresh DAGSTER_HOME."""
     from bsc_pipeline.cli import app
 
@@ -57,7 +44,7 @@ def backfilled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     home = work / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
-    settings = _settings(work)
+    settings = tiny_settings_at(work)
     with pytest.MonkeyPatch.context() as patch:
         for name, value in _env(settings, home).items():
             patch.setenv(name, value)

@@ -15,9 +15,7 @@ import sqlalchemy as sa
 
 from bsc_pipeline.defs import build_definitions
 from bsc_pipeline.defs.jobs import NIGHTLY_JOB
-from bsc_pipeline.settings import PROJECT_ROOT, Settings
 
-TINY = Path(__file__).parent / "tiny_company"
 MONTHS = ("2025-01", "2025-02")
 
 pytestmark = pytest.mark.slow
@@ -32,18 +30,8 @@ def _checksums(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    work = tmp_path_factory.mktemp("tiny")
-    settings = Settings(
-        warehouse_url=f"sqlite:///{work / 'warehouse.db'}",
-        landing_dir=TINY / "landing",
-        lake_dir=work / "lake",
-        spec_path=TINY / "spec.yaml",
-        contracts_path=PROJECT_ROOT / "sources" / "contracts.yaml",
-        sources_config=PROJECT_ROOT / "sources" / "sources.yaml",
-        timezone="UTC",
-        partitions_start="2024-01",
-    )
+def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_settings_at) -> dict:
+    settings = tiny_settings_at(tmp_path_factory.mktemp("tiny"))
     before = _checksums(settings.landing_dir)
     job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB)
     results = [job.execute_in_process(partition_key=m, raise_on_error=False) for m in MONTHS]
