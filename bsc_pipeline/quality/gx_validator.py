@@ -48,11 +48,6 @@ class GXValidator(dg.ConfigurableResource):
 
     result_format: str = "SUMMARY"
 
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Start importing GX in the background, so the raw steps run while it loads."""
-        if not _STATE:
-            threading.Thread(target=_warm_up, name="gx-warm-up", daemon=True).start()
-
     def check(
         self, frame: pd.DataFrame, suite_name: str, expectations: Sequence[GXExpectation]
     ) -> list[GXOutcome]:
@@ -80,11 +75,6 @@ def _outcome(rule: str, result: Any) -> GXOutcome:
         result=json_safe(dict(result.result or {})),
         error=error,
     )
-
-
-def _warm_up() -> None:
-    with _LOCK:
-        _context()
 
 
 def _context() -> tuple[Any, Any]:
