@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -23,17 +23,6 @@ from bsc_pipeline.settings import Settings
 from bsc_pipeline.spec.loader import load_spec
 from bsc_pipeline.spec.models import Spec
 
-REFERENCE_DATASETS: dict[str, tuple[str, ...]] = {
-    "gl_lines": ("chart_of_accounts",),
-    "budget": ("chart_of_accounts",),
-    "opportunities": ("accounts",),
-    "survey_responses": ("accounts",),
-    "tickets": ("accounts",),
-    "training": ("employees",),
-    "engagement": ("employees",),
-}
-"""Datasets whose rows must point at keys of another dataset (referential integrity)."""
-
 VOLUME_HISTORY_MONTHS = 6
 
 
@@ -47,17 +36,6 @@ class ExtractSummary:
     rejected_count: int
     files: list[dict[str, Any]]
     problems: list[dict[str, Any]]
-
-
-@dataclass
-class PublishSummary:
-    month: str
-    run_id: str
-    measures: int
-    statuses: dict[str, int] = field(default_factory=dict)
-    history_rows: int = 0
-    alert_events: int = 0
-    held_datasets: list[str] = field(default_factory=list)
 
 
 class Pipeline:
@@ -122,6 +100,7 @@ class Pipeline:
     def stage(self, dataset: str, month: str, validator: Any = None) -> Any:
         """Gate the raw rows: staged rows, quarantined rows and the verdict go to the lake."""
         from bsc_pipeline.quality.gate import GateContext, failed_gate, run_gate
+        from bsc_pipeline.quality.suites import reference_datasets
 
         meta = self.lake.read_json("raw", month, dataset)
         raw = self.lake.read_frame("raw", month, dataset)
@@ -133,7 +112,7 @@ class Pipeline:
         else:
             context = GateContext(
                 references={
-                    ref: self._reference(ref, month) for ref in REFERENCE_DATASETS.get(dataset, ())
+                    ref: self._reference(ref, month) for ref in reference_datasets(dataset)
                 },
                 recent_volumes=self._recent_volumes(dataset, month),
             )

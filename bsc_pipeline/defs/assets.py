@@ -12,8 +12,8 @@ import dagster as dg
 import pandas as pd
 
 from bsc_pipeline.defs.resources import BscResource
-from bsc_pipeline.pipeline import REFERENCE_DATASETS
 from bsc_pipeline.quality.gx_validator import GXValidator
+from bsc_pipeline.quality.suites import reference_datasets
 
 GATE_CHECK = "gx_gate"
 SCORECARD_GROUP = "scorecard"
@@ -102,7 +102,7 @@ def build_staged_asset(
     The check is not blocking on purpose: a failed gate holds only the measures that read this
     dataset (see docs/architecture.md), while the failed check still shows red in the UI.
     """
-    deps = [raw_key(dataset), *(raw_key(ref) for ref in REFERENCE_DATASETS.get(dataset, ()))]
+    deps = [raw_key(dataset), *(raw_key(ref) for ref in reference_datasets(dataset))]
 
     @dg.asset(
         key=staged_key(dataset),

@@ -117,6 +117,12 @@ REFERENCE_SOURCES: Mapping[ReferenceName, tuple[str, str]] = {
 """Where each reference's known values come from: (dataset, column)."""
 
 
+def reference_datasets(dataset: str) -> tuple[str, ...]:
+    """The datasets this dataset's rows are checked against (gl_lines → chart_of_accounts)."""
+    rules = EXPLICIT_ROW_RULES.get(dataset, ())
+    return tuple(sorted({REFERENCE_SOURCES[r.reference][0] for r in rules if r.reference}))
+
+
 def build_suite(contract: DatasetContract) -> Suite:
     """The suite a contract implies, plus the dataset's explicit rules."""
     table: list[TableRule] = [TableRule("row_count")]
