@@ -58,13 +58,12 @@ def _parse_month(text: str) -> str:
         raise typer.BadParameter(str(exc)) from exc
 
 
-def _configure_logging(run_id: str | None = None) -> None:
-    fmt = (
-        "%(asctime)s %(levelname)s "
-        + (f"run={run_id} " if run_id else "")
-        + "%(name)s: %(message)s"
+def _configure_logging() -> None:
+    """Our own log lines; Dagster's carry the run id in their own format."""
+    logging.basicConfig(
+        level=os.environ.get("BSC_LOG_LEVEL", "WARNING"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    logging.basicConfig(level=os.environ.get("BSC_LOG_LEVEL", "WARNING"), format=fmt)
 
 
 @app.command()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import tempfile
 import threading
 import uuid
@@ -29,7 +28,6 @@ from bsc_pipeline.periods import Month
 from bsc_pipeline.settings import Settings
 
 BACKFILL_TAG = "bsc/backfill"
-_MONTH_IN_NAME = re.compile(r"(\d{4}-(?:0[1-9]|1[0-2]))")
 
 
 @dataclass
@@ -60,11 +58,16 @@ def dagster_instance() -> dg.DagsterInstance:
 
 
 def landed_months(settings: Settings) -> list[str]:
-    """Months named by the landing zone's monthly files (`<dataset>_<YYYY-MM>.<ext>`)."""
+    """Months named by the complete files the landing zone holds, as the readers see them."""
+    from bsc_pipeline.sources import load_contracts, load_sources_config
+    from bsc_pipeline.sources.landing import scan_landing
+
+    config = load_sources_config(settings.sources_config)
     months = {
-        match.group(1)
-        for path in settings.landing_dir.rglob("*")
-        if path.is_file() and (match := _MONTH_IN_NAME.search(path.name))
+        found.month
+        for dataset in load_contracts(settings.contracts_path)
+        for found in scan_landing(settings.landing_dir, dataset, config)[0]
+        if found.month
     }
     return sorted(months)
 
