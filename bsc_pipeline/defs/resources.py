@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
 from bsc_pipeline.pipeline import Pipeline
 from bsc_pipeline.settings import Settings
+
+_PATH_FIELDS = frozenset(f.name for f in fields(Settings) if f.type in (Path, "Path"))
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, Path) else value
+
+
+def _typed(name: str, value: Any) -> Any:
+    return Path(value) if name in _PATH_FIELDS else value
 
 
 class BscResource(dg.ConfigurableResource):
@@ -26,32 +38,14 @@ class BscResource(dg.ConfigurableResource):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BscResource:
-        return cls(
-            warehouse_url=settings.warehouse_url,
-            landing_dir=str(settings.landing_dir),
-            lake_dir=str(settings.lake_dir),
-            spec_path=str(settings.spec_path),
-            contracts_path=str(settings.contracts_path),
-            sources_config=str(settings.sources_config),
-            timezone=settings.timezone,
-            partitions_start=settings.partitions_start,
-            nightly_at=settings.nightly_at,
-            close_day=settings.close_day,
-        )
+        # Dagster config holds plain values: paths travel as text.
+        return cls(**{name: _plain(value) for name, value in vars(settings).items()})
 
     def settings(self) -> Settings:
-        return Settings(
-            warehouse_url=self.warehouse_url,
-            landing_dir=Path(self.landing_dir),
-            lake_dir=Path(self.lake_dir),
-            spec_path=Path(self.spec_path),
-            contracts_path=Path(self.contracts_path),
-            sources_config=Path(self.sources_config),
-            timezone=self.timezone,
-            partitions_start=self.partitions_start,
-            nightly_at=self.nightly_at,
-            close_day=self.close_day,
-        )
+        values: dict[str, Any] = {
+            f.name: _typed(f.name, getattr(self, f.name)) for f in fields(Settings)
+        }
+        return Settings(**values)
 
     def pipeline(self) -> Pipeline:
         return Pipeline(self.settings())

@@ -67,3 +67,15 @@ def test_dagster_validates_the_code_location(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Validation successful" in done.stdout + done.stderr
+
+
+def test_the_resource_carries_every_setting_both_ways(tiny_settings) -> None:
+    from bsc_pipeline.defs.resources import BscResource
+
+    assert BscResource.from_settings(tiny_settings).settings() == tiny_settings
+
+
+def test_landed_months_are_the_months_the_readers_see(tiny_settings) -> None:
+    from bsc_pipeline.runner import landed_months
+
+    assert landed_months(tiny_settings) == ["2025-01", "2025-02"]
