@@ -78,16 +78,10 @@ def _fmt(value: object, unit: str) -> str:
 
 def render_scorecard(settings: Settings, month: str, console: Console) -> None:
     """Perspective → objective → measure for one month, with actual vs target and status."""
+    from bsc_pipeline.warehouse import read_scorecard
+
     engine = _engine(settings)
-    with engine.connect() as conn:
-        rows = pd.read_sql(
-            sa.text(
-                "SELECT * FROM v_scorecard_monthly WHERE period = :p "
-                "ORDER BY perspective, objective, measure_id"
-            ),
-            conn,
-            params={"p": month},
-        )
+    rows = read_scorecard(engine, month)
     if rows.empty:
         console.print(f"[red]No published scorecard for {month}.[/]")
         return
