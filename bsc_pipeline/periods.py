@@ -13,7 +13,6 @@ from datetime import date
 from typing import Literal
 
 PeriodType = Literal["month", "quarter", "fiscal_year", "ytd", "ttm"]
-PERIOD_TYPES: tuple[PeriodType, ...] = ("month", "quarter", "fiscal_year", "ytd", "ttm")
 
 _MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -135,7 +134,7 @@ class FiscalCalendar:
         return Period("ytd", f"FY{self.fiscal_year(month)}-YTD", self.year_start(month), month)
 
     def periods_for(self, month: Month) -> list[Period]:
-        """Every period a monthly run of `month` computes, in PERIOD_TYPES order."""
+        """Every period a monthly run of `month` computes: month, quarter, year, YTD, TTM."""
         return [
             Period("month", str(month), month, month),
             self.quarter(month),

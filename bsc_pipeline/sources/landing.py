@@ -18,7 +18,6 @@ from bsc_pipeline.sources.mappings import SourcesConfig, load_sources_config
 from bsc_pipeline.sources.problems import FileIdentity, SourceProblem
 
 PARTIAL_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp")
-READABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".parquet")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from bsc_pipeline.settings import PROJECT_ROOT
 from bsc_pipeline.sources.problems import SourceError
 
 DEFAULT_FILE_PATTERN = r"^{dataset}_(?P<month>\d{4}-\d{2})\.(csv|parquet|xlsx)$"
-CANONICAL = "canonical"
 DEMO_MAPPING = PROJECT_ROOT / "sources" / "mappings" / "demo.yaml"
 
 

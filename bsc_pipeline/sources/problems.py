@@ -9,8 +9,6 @@ import pandas as pd
 
 Severity = Literal["error", "warning"]
 
-REJECTED_COLUMNS = ["file", "line", "raw", "reason"]
-
 
 class SourceError(Exception):
     """A source file or mapping that cannot be used; the message says where and what to change."""

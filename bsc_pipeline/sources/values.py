@@ -218,17 +218,6 @@ def map_values(
     return pc.if_else(pc.is_valid(index), mapped, fallback)
 
 
-def unmapped_values(
-    arr: Array, mapping: dict[str, str | None], case_insensitive: bool
-) -> list[str]:
-    """Distinct present values no key of the map matched (for a warning)."""
-    text = as_text(arr)
-    probe = pc.utf8_lower(text) if case_insensitive else text
-    keys = pa.array([k.lower() if case_insensitive else k for k in mapping], pa.string())
-    missing = pc.filter(text, pc.and_(pc.invert(pc.is_in(probe, keys)), pc.is_valid(text)))
-    return sorted(str(v) for v in pc.unique(missing).to_pylist())[:10]
-
-
 def join_present(parts: list[Array], sep: str) -> Array:
     """Present values joined by `sep`, missing ones skipped; all missing gives missing.
 
