@@ -4,7 +4,8 @@
   ones, so it publishes and runs Alembic upgrades itself; it is not a superuser.
 - **operator** (data engineers) reads every table, including quarantine and DQ results, and
   writes only the tables the `bsc` operator commands change (`OPERATOR_WRITES`).
-- **reader** (finance, BI tools) reads only the reporting views named in `REPORTING_VIEWS`.
+- **reader** (finance, BI tools) reads only the reporting views named in `REPORTING_VIEWS` (and
+  the schema version, a single number).
   The views run with their owner's (the writer's) rights, so the reader needs no grant on the
   tables behind them.
 
@@ -48,6 +49,9 @@ REPORTING_VIEWS: tuple[str, ...] = VIEWS
 A new reporting view (commentary, definitions) joins `readings.VIEWS`; a view left out of it is
 private to the writer and the operator. A test fails when a migration adds a view to neither.
 """
+
+READER_VERSION_TABLE = "alembic_version"
+"""The one table the reader reads: the schema version, so `bsc export` can check it is current."""
 
 OPERATOR_WRITES: Mapping[str, tuple[str, ...]] = {
     "period_state": ("INSERT", "UPDATE"),
@@ -177,6 +181,8 @@ def _grant(connection: Connection, names: RoleNames, report: RolesReport) -> Non
             run(f"ALTER VIEW {s}.{q(view)} SET (security_invoker = false)")
         run(f"GRANT SELECT ON {s}.{q(view)} TO {reader}")
         report.reader_views.append(view)
+    if READER_VERSION_TABLE in relations:
+        run(f"GRANT SELECT ON {s}.{q(READER_VERSION_TABLE)} TO {reader}")
     defaults = f"ALTER DEFAULT PRIVILEGES FOR ROLE {writer} IN SCHEMA {s}"
     run(f"{defaults} GRANT SELECT ON TABLES TO {operator}")
     run(f"{defaults} REVOKE ALL ON TABLES FROM PUBLIC, {reader}")

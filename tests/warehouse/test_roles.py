@@ -124,6 +124,27 @@ def test_reader_reads_every_documented_view(roles_db: RolesDb) -> None:
 
 
 @pytest.mark.postgres
+def test_reader_exports_the_scorecard_through_bsc(roles_db: RolesDb, tmp_path: Path) -> None:
+    """`bsc export` checks the schema version, then reads only the views."""
+    out = tmp_path / "january.csv"
+    _mount_sub_apps()
+    result = CliRunner().invoke(
+        app,
+        [
+            "export",
+            "--period",
+            "2025-01",
+            "--out",
+            str(out),
+            "--warehouse-url",
+            roles_db.url(roles_db.names.reader),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert len(out.read_text(encoding="utf-8").splitlines()) > 1
+
+
+@pytest.mark.postgres
 @pytest.mark.parametrize("table", SIDE_TABLES + FACT_TABLES)
 def test_reader_cannot_read_tables(roles_db: RolesDb, table: str) -> None:
     roles_db.denied(roles_db.names.reader, f'SELECT * FROM "{table}" LIMIT 1')
