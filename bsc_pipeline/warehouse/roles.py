@@ -105,13 +105,13 @@ def apply_roles(
     """Create the roles, let the writer bring the schema to head, then grant by the allow-lists."""
     names = names or RoleNames()
     env = os.environ if env is None else env
+    if make_url(normalise_url(url)).get_backend_name() != "postgresql":
+        raise RoleError(
+            "roles exist on PostgreSQL only; a SQLite warehouse is one file readable by its "
+            "owner alone: give readers `bsc export` files or a PostgreSQL reader role instead"
+        )
     engine = make_engine(url)
     try:
-        if engine.dialect.name != "postgresql":
-            raise RoleError(
-                "roles exist on PostgreSQL only; a SQLite warehouse is one file readable by its "
-                "owner alone: give readers `bsc export` files or a PostgreSQL reader role instead"
-            )
         with engine.begin() as connection:
             report = _create_roles(connection, names, env)
         # The writer owns the schema, so it runs the migrations: what they create is its own.

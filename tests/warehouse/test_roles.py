@@ -286,6 +286,7 @@ def test_a_superuser_is_refused_as_a_role(postgres_url: str) -> None:
 def test_roles_are_refused_on_sqlite(tmp_path: Path) -> None:
     with pytest.raises(RoleError, match="PostgreSQL only"):
         apply_roles(f"sqlite:///{tmp_path / 'w.db'}", env={})
+    assert not (tmp_path / "w.db").exists()
 
 
 def test_every_view_is_a_reporting_view_or_decided_otherwise(sqlite_template: Path) -> None:
