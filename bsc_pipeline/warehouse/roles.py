@@ -32,6 +32,8 @@ from bsc_pipeline.warehouse.readings import VIEWS
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 """Role names we accept: lower-case PostgreSQL identifiers that need no quoting."""
 
+_RESERVED = frozenset({"public", "none", "current_role", "current_user", "session_user"})
+
 DEFAULT_WRITER = "bsc_writer"
 DEFAULT_OPERATOR = "bsc_operator"
 DEFAULT_READER = "bsc_reader"
@@ -75,10 +77,11 @@ class RoleNames:
 
     def __post_init__(self) -> None:
         for kind, name in self.by_kind().items():
-            if not ROLE_NAME.fullmatch(name):
+            if not ROLE_NAME.fullmatch(name) or name in _RESERVED or name.startswith("pg_"):
                 raise RoleError(
                     f"{kind} role name {name!r} is not allowed: use lower-case letters, digits "
-                    "and underscores, starting with a letter or underscore, at most 63 characters"
+                    "and underscores, starting with a letter or underscore, at most 63 characters, "
+                    "not pg_* or a reserved name"
                 )
         if len(set(self.by_kind().values())) != 3:
             raise RoleError("writer, operator and reader must be three different roles")
@@ -150,6 +153,9 @@ def _create_roles(connection: Connection, names: RoleNames, env: Mapping[str, st
     run(f"REVOKE CREATE ON SCHEMA {s} FROM PUBLIC, {operator}, {reader}")
     run(f"GRANT USAGE, CREATE ON SCHEMA {s} TO {writer}")
     run(f"GRANT USAGE ON SCHEMA {s} TO {operator}, {reader}")
+    # A member of a stronger role would inherit its rights (a warning, not an error, if not one).
+    run(f"REVOKE {writer} FROM {operator}, {reader}")
+    run(f"REVOKE {operator} FROM {reader}")
     report.ownership_moved = _give_to_writer(connection, str(schema), names.writer)
     return report
 

@@ -211,11 +211,14 @@ def test_tables_the_writer_creates_later_are_not_for_the_reader(roles_db: RolesD
 def test_apply_again_creates_nothing_and_takes_back_drifted_grants(roles_db: RolesDb) -> None:
     names = roles_db.names
     roles_db.fetch(roles_db.admin, f'GRANT SELECT ON quarantine_row TO "{names.reader}"')
+    roles_db.fetch(roles_db.admin, f'GRANT "{names.operator}" TO "{names.reader}"')
     assert roles_db.fetch(names.reader, "SELECT count(*) FROM quarantine_row")
+    assert roles_db.fetch(names.reader, "SELECT count(*) FROM dq_result")
     report = apply_roles(roles_db.admin_url, names, env={})
     assert report.created == [] and report.ownership_moved == []
     assert report.reader_views == list(REPORTING_VIEWS) and report.missing_views == []
     roles_db.denied(names.reader, "SELECT * FROM quarantine_row")
+    roles_db.denied(names.reader, "SELECT * FROM dq_result")
 
 
 @pytest.mark.postgres
@@ -265,7 +268,8 @@ def test_command_sets_passwords_from_the_environment_and_never_prints_them(
 
 
 @pytest.mark.parametrize(
-    "bad", ["Reader", "bsc-reader", 'x"; DROP ROLE postgres; --', "1reader", "r" * 64, ""]
+    "bad",
+    ["Reader", "bsc-reader", 'x"; DROP ROLE postgres; --', "1reader", "r" * 64, "", "public"],
 )
 def test_role_names_are_allow_listed(bad: str) -> None:
     with pytest.raises(RoleError, match="not allowed"):
