@@ -155,8 +155,7 @@ def _reason(rule: RowRule, bad: pd.DataFrame, masked: pd.DataFrame, month: Month
         group = keys.groupby(list(rule.columns), dropna=False).ngroup()
         counts = group.map(group.value_counts())
         return "key " + label + " appears " + counts.astype(str) + " times"
-    bad = masked
-    shown = _text(bad[column])
+    shown = _text(masked[column])
     if rule.kind == "allowed":
         return f"{column} '" + shown + f"' is not one of: {', '.join(rule.allowed)}"
     if rule.kind == "range":
@@ -170,7 +169,7 @@ def _reason(rule: RowRule, bad: pd.DataFrame, masked: pd.DataFrame, month: Month
     if rule.kind == "in_month":
         return f"{column} " + shown + f" is outside the partition month {month}"
     other = str(rule.other_column)
-    return f"{column} " + shown + f" is before {other} " + _text(bad[other])
+    return f"{column} " + shown + f" is before {other} " + _text(masked[other])
 
 
 def _sample(rule: RowRule, bad: pd.DataFrame) -> list[object]:

@@ -352,7 +352,9 @@ def _rejected(ctx: _Context, reject: np.ndarray) -> pd.DataFrame:
         lines, raws, reasons = zip(*ctx.raw.rejected, strict=True)
         shown = ctx.shown(list(raws), ctx.raw.header)
         frames.append(
-            pd.DataFrame({"file": ctx.rel, "line": list(lines), "raw": shown, "reason": reasons})
+            pd.DataFrame(
+                {"file": ctx.rel, "line": list(lines), "raw": shown, "reason": list(reasons)}
+            )
         )
     if reject.any():
         reason = pd.Series([None] * int(reject.sum()), dtype=object)
