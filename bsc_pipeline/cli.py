@@ -34,7 +34,7 @@ def _mount_sub_apps() -> None:
     from bsc_pipeline.sources.cli import app as sources_app
     from bsc_pipeline.sources.demo_data import demo_data
     from bsc_pipeline.spec.cli import app as spec_app
-    from bsc_pipeline.warehouse.cli import export_command, period_app
+    from bsc_pipeline.warehouse.cli import export_command, period_app, warehouse_app
 
     app.add_typer(sources_app, name="sources", help="Check the landing zone against the contracts.")
     app.add_typer(
@@ -42,6 +42,7 @@ def _mount_sub_apps() -> None:
     )
     app.add_typer(dq_app, name="dq", help="Quality-gate results kept in the warehouse.")
     app.add_typer(period_app, name="period", help="Close or reopen a published month.")
+    app.add_typer(warehouse_app, name="warehouse", help="Warehouse administration: roles.")
     app.add_typer(alerts_app, name="alerts", help="List, deliver and test alerts.")
     app.command("export", help="Export a period of the scorecard (CSV, Parquet, XLSX).")(
         export_command

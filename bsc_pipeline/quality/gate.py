@@ -32,6 +32,7 @@ from bsc_pipeline.quality.suites import (
     TableRule,
     suite_for,
 )
+from bsc_pipeline.sources.pii import mask_columns
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -164,7 +165,7 @@ def run_gate(
         if rule.reference and known is None:
             row_outcomes.append(_reference_missing(rule, len(frame)))
             continue
-        found = evaluate_row_rule(rule, frame, period, known)
+        found = evaluate_row_rule(rule, frame, period, known, suite.pii_columns)
         failures.append((rule, found))
         row_outcomes.append(_row_outcome(rule, found, len(frame)))
     bad = np.zeros(len(frame), dtype=bool)
@@ -173,7 +174,8 @@ def run_gate(
     outcomes = table + row_outcomes
     result = _verdict(dataset, month, len(frame), int(bad.sum()), outcomes)
     staged = frame[~bad] if bad.any() else frame
-    return GateOutcome(result, staged, _quarantine(dataset, month, frame, failures, bad))
+    quarantine = _quarantine(dataset, month, frame, failures, bad, suite.pii_columns)
+    return GateOutcome(result, staged, quarantine)
 
 
 def failed_gate(
@@ -373,13 +375,16 @@ def _quarantine(
     frame: pd.DataFrame,
     failures: list[tuple[RowRule, RowFailures]],
     bad: np.ndarray,
+    pii: frozenset[str],
 ) -> pd.DataFrame:
-    """One quarantine row per failing row and rule, with the source row as JSON text."""
+    """One quarantine row per failing row and rule, with the row as JSON text (`pii` masked)."""
     if not bad.any():
         return empty_quarantine()
     positions = np.flatnonzero(bad)
     rows = frame.iloc[positions]
-    payload = rows.drop(columns=[c for c in LINEAGE_COLUMNS if c in rows.columns])
+    payload = mask_columns(
+        rows.drop(columns=[c for c in LINEAGE_COLUMNS if c in rows.columns]), pii
+    )
     raw = np.asarray(
         payload.to_json(orient="records", lines=True, date_format="iso").splitlines(), dtype=object
     )

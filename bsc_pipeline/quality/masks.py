@@ -6,7 +6,7 @@ boolean mask costs one pass over a column and gives the quarantine exactly the r
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from bsc_pipeline.periods import Month
 from bsc_pipeline.quality.json_safe import json_safe
 from bsc_pipeline.quality.suites import RowRule
+from bsc_pipeline.sources.pii import mask_columns
 
 SAMPLE_SIZE = 5
 
@@ -35,16 +36,24 @@ class RowFailures:
 
 
 def evaluate_row_rule(
-    rule: RowRule, frame: pd.DataFrame, month: Month, known: pd.Series | None
+    rule: RowRule,
+    frame: pd.DataFrame,
+    month: Month,
+    known: pd.Series | None,
+    pii: Collection[str] = (),
 ) -> RowFailures:
-    """Apply one row rule; `known` holds the reference values for `in_reference` rules."""
+    """Apply one row rule; `known` holds the reference values for `in_reference` rules.
+
+    Reasons and samples show the values of `pii` columns masked.
+    """
     check = _CHECKS[rule.kind]
     mask = np.asarray(check(rule, frame, month, known), dtype=bool)
     bad = frame.iloc[np.flatnonzero(mask)]
+    shown = mask_columns(bad, pii)
     return RowFailures(
         mask=mask,
-        reasons=_reason(rule, bad, month),
-        sample=_sample(rule, bad),
+        reasons=_reason(rule, bad, shown, month),
+        sample=_sample(rule, shown),
     )
 
 
@@ -131,21 +140,22 @@ def _text(values: pd.Series) -> pd.Series:
     return values.astype(str)
 
 
-def _reason(rule: RowRule, bad: pd.DataFrame, month: Month) -> pd.Series:
+def _reason(rule: RowRule, bad: pd.DataFrame, masked: pd.DataFrame, month: Month) -> pd.Series:
+    """Why each row failed, naming values as `masked` shows them (counts from the real values)."""
     column = rule.columns[0]
     if bad.empty:
         return pd.Series([], dtype=str)
     if rule.kind == "not_null":
         return pd.Series(f"{column} is empty (required)", index=bad.index)
     if rule.kind == "unique":
-        keys = bad[list(rule.columns)]
         label = pd.Series("", index=bad.index, dtype=str)
         for i, name in enumerate(rule.columns):
-            label = label + ("" if i == 0 else ", ") + f"{name}=" + _text(keys[name])
+            label = label + ("" if i == 0 else ", ") + f"{name}=" + _text(masked[name])
+        keys = bad[list(rule.columns)]
         group = keys.groupby(list(rule.columns), dropna=False).ngroup()
         counts = group.map(group.value_counts())
         return "key " + label + " appears " + counts.astype(str) + " times"
-    shown = _text(bad[column])
+    shown = _text(masked[column])
     if rule.kind == "allowed":
         return f"{column} '" + shown + f"' is not one of: {', '.join(rule.allowed)}"
     if rule.kind == "range":
@@ -159,7 +169,7 @@ def _reason(rule: RowRule, bad: pd.DataFrame, month: Month) -> pd.Series:
     if rule.kind == "in_month":
         return f"{column} " + shown + f" is outside the partition month {month}"
     other = str(rule.other_column)
-    return f"{column} " + shown + f" is before {other} " + _text(bad[other])
+    return f"{column} " + shown + f" is before {other} " + _text(masked[other])
 
 
 def _sample(rule: RowRule, bad: pd.DataFrame) -> list[object]:

@@ -16,6 +16,7 @@ from typing import Literal
 
 from bsc_pipeline.settings import Settings
 from bsc_pipeline.sources.contracts import DatasetContract, load_contracts
+from bsc_pipeline.sources.pii import pii_columns
 
 Severity = Literal["critical", "warning"]
 RowKind = Literal[
@@ -90,6 +91,8 @@ class Suite:
     month_column: str | None
     table_rules: tuple[TableRule, ...]
     row_rules: tuple[RowRule, ...]
+    pii_columns: frozenset[str] = frozenset()
+    """Personal columns: masked in quarantine rows, reasons and samples."""
 
 
 EXPLICIT_ROW_RULES: Mapping[str, tuple[RowRule, ...]] = {
@@ -154,6 +157,7 @@ def build_suite(contract: DatasetContract) -> Suite:
         month_column=contract.month_column,
         table_rules=tuple(table),
         row_rules=_unique_rules(rows),
+        pii_columns=pii_columns(contract),
     )
 
 

@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 from bsc_pipeline.sources import values as v
 from bsc_pipeline.sources.contracts import ColumnContract, DatasetContract
 from bsc_pipeline.sources.mappings import ColumnMapping, Mapping
+from bsc_pipeline.sources.pii import mask_line, mask_value, pii_source_columns
 from bsc_pipeline.sources.problems import SourceProblem, empty_rejected
 from bsc_pipeline.sources.readers import RawTable
 
@@ -50,10 +51,13 @@ class _Bad:
 
 
 class _Context:
-    def __init__(self, raw: RawTable, rel: str, mapping: Mapping) -> None:
+    def __init__(
+        self, raw: RawTable, rel: str, mapping: Mapping, personal: frozenset[str] = frozenset()
+    ) -> None:
         self.raw = raw
         self.rel = rel
         self.mapping = mapping
+        self.personal = personal
         self.problems: list[SourceProblem] = []
         self.bad: list[_Bad] = []
         self.used: set[str] = set()
@@ -66,6 +70,13 @@ class _Context:
     @property
     def names(self) -> list[str]:
         return list(self.raw.table.column_names)
+
+    def shown(self, texts: list[str], names: list[str]) -> list[str]:
+        """Raw lines as they may be kept outside the lake: personal fields masked."""
+        if not self.personal:
+            return texts
+        raw = self.raw
+        return [mask_line(t, names, self.personal, raw.delimiter, raw.quote) for t in texts]
 
 
 def _arrow_family(dtype: pa.DataType) -> str:
@@ -339,9 +350,10 @@ def _rejected(ctx: _Context, reject: np.ndarray) -> pd.DataFrame:
     frames = []
     if ctx.raw.rejected:
         lines, raws, reasons = zip(*ctx.raw.rejected, strict=True)
+        shown = ctx.shown(list(raws), ctx.raw.header)
         frames.append(
             pd.DataFrame(
-                {"file": ctx.rel, "line": list(lines), "raw": list(raws), "reason": list(reasons)}
+                {"file": ctx.rel, "line": list(lines), "raw": shown, "reason": list(reasons)}
             )
         )
     if reject.any():
@@ -353,17 +365,21 @@ def _rejected(ctx: _Context, reject: np.ndarray) -> pd.DataFrame:
             seen = pd.Series(
                 pc.cast(bad.seen, pa.string()).to_numpy(zero_copy_only=False)[reject], dtype=object
             )
+            if bad.source in ctx.personal:
+                seen = seen.map(mask_value)
             text = f"column {bad.source!r}: expected {bad.expected}, seen " + seen.astype(str).map(
                 repr
             )
             reason = reason.where(~sub, text)
         lines = ctx.raw.lines[reject]
+        # Raw text is the file's line; without it, the reader joins the table's current columns.
+        names = ctx.raw.header if ctx.raw.text is not None else ctx.names
         frames.append(
             pd.DataFrame(
                 {
                     "file": ctx.rel,
                     "line": lines,
-                    "raw": ctx.raw.raw_text(lines),
+                    "raw": ctx.shown(ctx.raw.raw_text(lines), names),
                     "reason": reason.to_numpy(),
                 }
             )
@@ -381,6 +397,8 @@ def _report_bad(ctx: _Context) -> None:
             continue
         first = int(np.argmax(bad.mask))
         seen = pc.cast(bad.seen, pa.string())[first].as_py()
+        if bad.source in ctx.personal:
+            seen = mask_value(seen)
         ctx.problems.append(
             SourceProblem(
                 ctx.rel,
@@ -399,7 +417,7 @@ def _report_bad(ctx: _Context) -> None:
 
 def to_canonical(raw: RawTable, rel: str, contract: DatasetContract, mapping: Mapping) -> FileFrame:
     """One file's canonical frame; a missing required column makes the whole file unusable."""
-    ctx = _Context(raw, rel, mapping)
+    ctx = _Context(raw, rel, mapping, pii_source_columns(contract, mapping))
     dropped = _preprocess(ctx)
     column_map = mapping.column_map or {
         c: ColumnMapping.model_validate({"from": [c]}) for c in contract.columns

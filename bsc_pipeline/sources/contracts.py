@@ -32,6 +32,8 @@ class ColumnContract(BaseModel):
     min: float | None = None
     max: float | None = None
     description: str | None = None
+    pii: bool = False
+    """Personal data: masked wherever rows are shown outside the lake (see `sources/pii.py`)."""
 
 
 class ComputedColumn(BaseModel):

@@ -161,6 +161,8 @@ class Mapping(BaseModel):
     collapse_repeated: dict[str, str] = Field(default_factory=dict)
     columns: dict[str, ColumnMapping] | Literal["canonical"] = "canonical"
     ignore: list[str] = Field(default_factory=list)
+    pii: list[str] = Field(default_factory=list)
+    """Source columns with personal data beyond those mapped to a `pii` canonical column."""
 
     _lists = field_validator("date_format", "datetime_format", "missing", mode="before")(_as_list)
 

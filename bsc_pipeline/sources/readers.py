@@ -38,6 +38,10 @@ class RawTable:
     rejected: list[tuple[int, str, str]] = field(default_factory=list)
     blank_rows: int = 0
     text: bytes | None = None
+    header: list[str] = field(default_factory=list)
+    """Column names as the file's header gave them, in the order of a raw line's fields."""
+    delimiter: str = ","
+    quote: str = '"'
 
     def raw_text(self, lines: np.ndarray) -> list[str]:
         """The raw text of the given file lines (for rejected rows)."""
@@ -184,7 +188,15 @@ def _read_csv(data: bytes, rel: str, mapping: Mapping) -> RawTable:
         keep = np.ones(total, dtype=bool)
         keep[np.array([row[0] for row in invalid], dtype=np.int64) - 1] = False
         numbers = numbers[keep]
-    raw = RawTable(table, numbers + header_line, "csv", text=data)
+    raw = RawTable(
+        table,
+        numbers + header_line,
+        "csv",
+        text=data,
+        header=names,
+        delimiter=mapping.delimiter,
+        quote=mapping.quote,
+    )
     short = [r for r in invalid if r[1] < len(names)] if mapping.short_rows == "pad" else []
     if short:
         _merge_padded(raw, short, names, header_line, mapping)
@@ -328,7 +340,7 @@ def _read_xlsx(data: bytes, rel: str, mapping: Mapping) -> RawTable:
         for i, n in enumerate(names)
     }
     lines = np.array([line for line, _ in body], dtype=np.int64)
-    raw = RawTable(pa.table(cols), lines, "xlsx")
+    raw = RawTable(pa.table(cols), lines, "xlsx", header=names)
     raw.rejected = [
         (line, ",".join(v or "" for v in r), f"expected {width} fields, found {len(r)}")
         for line, r in too_long

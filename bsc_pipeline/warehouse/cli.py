@@ -1,10 +1,11 @@
-"""`bsc period close|reopen|status` and `bsc export`: the warehouse from the command line."""
+"""`bsc period`, `bsc export` and `bsc warehouse roles`: the warehouse from the command line."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
 
+import sqlalchemy as sa
 import typer
 from rich.console import Console
 
@@ -14,6 +15,14 @@ from bsc_pipeline.warehouse.errors import WarehouseError
 from bsc_pipeline.warehouse.export import ExportFormat, export_scorecard
 from bsc_pipeline.warehouse.period_close import close_period, period_state, reopen_period
 from bsc_pipeline.warehouse.readings import ExportPeriodType
+from bsc_pipeline.warehouse.roles import (
+    DEFAULT_OPERATOR,
+    DEFAULT_READER,
+    DEFAULT_WRITER,
+    OPERATOR_WRITES,
+    RoleNames,
+    apply_roles,
+)
 
 console = Console(stderr=True)
 
@@ -97,3 +106,45 @@ def export_command(
     except (WarehouseError, ValueError) as error:
         raise _fail(error) from error
     console.print(f"wrote {rows} rows to {path}")
+
+
+warehouse_app = typer.Typer(help="Administer the warehouse: database roles.", no_args_is_help=True)
+roles_app = typer.Typer(help="PostgreSQL roles: writer, operator, reader.", no_args_is_help=True)
+warehouse_app.add_typer(roles_app, name="roles")
+
+
+@roles_app.command("apply")
+def roles_apply_command(
+    warehouse_url: UrlOption = None,
+    writer: Annotated[
+        str, typer.Option("--writer", help="role the pipeline connects as; owns the schema")
+    ] = DEFAULT_WRITER,
+    operator: Annotated[
+        str, typer.Option("--operator", help="role for data engineers: reads everything")
+    ] = DEFAULT_OPERATOR,
+    reader: Annotated[
+        str, typer.Option("--reader", help="role for finance and BI tools: reporting views only")
+    ] = DEFAULT_READER,
+) -> None:
+    """Create the roles and bring their grants in step (idempotent; run as a superuser).
+
+    Passwords are taken from BSC_WRITER_PASSWORD, BSC_OPERATOR_PASSWORD and BSC_READER_PASSWORD
+    when set, and never printed. Run again after an upgrade that adds reporting views.
+    """
+    url = _url(warehouse_url)
+    try:
+        report = apply_roles(url, RoleNames(writer=writer, operator=operator, reader=reader))
+    except (WarehouseError, ValueError, sa.exc.SQLAlchemyError) as error:
+        raise _fail(error) from error
+    if report.created:
+        console.print(f"created roles: {', '.join(report.created)}")
+    if report.passwords_set:
+        console.print(f"passwords set from the environment for: {', '.join(report.passwords_set)}")
+    if report.ownership_moved:
+        console.print(f"{len(report.ownership_moved)} tables and views now owned by {writer}")
+    console.print(
+        f"schema {report.schema}: {writer} writes, {operator} reads everything and writes "
+        f"{', '.join(sorted(OPERATOR_WRITES))}, {reader} reads {len(report.reader_views)} views"
+    )
+    if report.missing_views:
+        console.print(f"[yellow]not in the database yet:[/] {', '.join(report.missing_views)}")

@@ -6,6 +6,7 @@ psycopg 3. Both get the same tables because both are created by the same Alembic
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ MIGRATIONS_DIR = PROJECT_ROOT / "warehouse" / "migrations"
 WRITE_OPTION = "bsc_write"
 """Execution option: on SQLite, take the write lock when the transaction begins."""
 
+PRIVATE_FILE_MODE = 0o600
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 _UPGRADE_LOCK_KEY = 0x6273_6377  # "bscw": one migration runner at a time on PostgreSQL
 
@@ -43,7 +45,7 @@ def make_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> Engi
         return sa.create_engine(url, connect_args=connect_args or {}, pool_pre_ping=True)
 
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(parsed.database).expanduser())
     engine = sa.create_engine(url, connect_args=connect_args or {})
 
     @sa.event.listens_for(engine, "connect")
@@ -64,6 +66,19 @@ def make_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> Engi
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (SQLite gives -wal/-shm the same mode).
+
+    The file holds quarantine rows and the alert outbox too, so it is not for sharing: readers
+    get exports or a PostgreSQL reader role (docs/warehouse.md). An existing file is left as is.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+    except FileExistsError:
+        return
 
 
 def alembic_config() -> Config:
