@@ -106,7 +106,7 @@ def backfill(
         ]
     else:
         raise typer.BadParameter("give --start and --end, or --all-landed")
-    report = run_months(months, console=console, jobs=jobs)
+    report = run_months(months, console=console, jobs=jobs, backfill=True)
     raise typer.Exit(0 if report.ok else 1)
 
 

@@ -1,18 +1,21 @@
 """Plan a month's alerts against what the warehouse already published.
 
 Call `plan_month` before `publish_month` replaces the month's rows: the published rows are the
-"previous" statuses (for a restatement, including the old version of the restated month).
+"previous" statuses (for a restatement, including the old version of the restated month), and
+the newest published month tells a backfill's history from its present.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bsc_pipeline.alerts.outbox import last_red_alerts
+from bsc_pipeline.alerts.recency import Present, is_historical
 from bsc_pipeline.alerts.transitions import HISTORY_LENGTH, AlertEvent, plan_events
 from bsc_pipeline.periods import Month
 from bsc_pipeline.spec.models import Spec
@@ -54,6 +57,14 @@ def published_history(
     return pd.DataFrame([dict(r) for r in rows], columns=list(HISTORY_COLUMNS))
 
 
+def newest_published_month(engine: Engine) -> str | None:
+    """The latest month the warehouse holds a published run of, None when it holds none."""
+    query = sa.select(sa.func.max(fact_measure_period.c.as_of_month))
+    with engine.connect() as connection:
+        newest = connection.execute(query).scalar()
+    return None if newest is None else str(newest)
+
+
 def plan_month(
     engine: Engine,
     spec: Spec,
@@ -63,9 +74,15 @@ def plan_month(
     run_id: str,
     is_restatement: bool = False,
     data_owner_for: Mapping[str, str] | None = None,
+    present: Present | None = None,
 ) -> list[AlertEvent]:
-    """The events publishing `scored` for `month` creates, given the warehouse's history."""
-    return plan_events(
+    """The events publishing `scored` for `month` creates, given the warehouse's history.
+
+    `present` says what "now" is (today's date, the age limit, the backfill this run belongs
+    to); when the month is history by its rules (`alerts.recency`) every event is marked
+    historical: recorded, never sent. Without it, today's date and the default age apply.
+    """
+    events = plan_events(
         spec,
         scored,
         published_history(engine, month),
@@ -74,3 +91,10 @@ def plan_month(
         data_owner_for=data_owner_for,
         last_red_alert=last_red_alerts(engine),
     )
+    historical = is_historical(
+        month,
+        present or Present(),
+        newest_published=newest_published_month(engine),
+        is_restatement=is_restatement,
+    )
+    return [replace(event, historical=True) for event in events] if historical else events

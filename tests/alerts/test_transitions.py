@@ -41,6 +41,8 @@ def test_entering_red_alerts_the_measure_owner_with_the_why(spec, row, frame):
         {
             "measure_id": "pipeline_coverage",
             "measure_name": "Pipeline coverage",
+            "unit": "x",
+            "decimals": 1,
             "lag_months": 2,
             "period": "2025-03",
             "status": "red",
@@ -50,6 +52,23 @@ def test_entering_red_alerts_the_measure_owner_with_the_why(spec, row, frame):
     ]
     assert [(o["measure_id"], o["status"]) for o in p["outcomes"]] == [("win_rate", "amber")]
     assert p["run_id"] == "run-1" and p["where"] == "v_scorecard_monthly"
+    assert p["red_since"] == "2025-03"
+
+
+def test_red_since_is_the_first_period_of_the_current_streak(spec, row, frame):
+    previous = frame(
+        row("revenue", "2024-12", "red", 700.0),
+        row("revenue", "2025-01", "green", 1100.0),
+        row("revenue", "2025-02", "red", 800.0),
+        row("revenue", "2025-03", "held", None),
+        row("revenue", "2025-04", "red", 850.0),
+    )
+    current = frame(row("revenue", "2025-05", "red", 820.0))
+
+    (event,) = plan_events(spec, current, previous, run_id="r")
+
+    # Held data neither ends the streak nor starts it; the green January does.
+    assert (event.kind, event.payload["red_since"]) == ("repeat", "2025-02")
 
 
 def test_first_ever_red_alerts(spec, row, frame):
