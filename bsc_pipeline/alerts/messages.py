@@ -24,6 +24,7 @@ DEDUP_HEADER = "X-BSC-Dedup-Key"
 HEADLINES = {
     "pipeline_failure": "PIPELINE FAILED",
     "dead_letter": "UNDELIVERED ALERT",
+    "state": "WHERE YOUR MEASURES STAND",
     "red": "RED",
     "repeat": "STILL RED",
     "recovery": "RECOVERED",
@@ -93,15 +94,23 @@ def render_digest(
     `forwarded_to` is the fallback receiver when no channel reaches the owner themselves.
     """
     items = [_item(event) for event in events]
-    counts = ", ".join(f"{n} {k.lower()}" for k, n in _count(items).items())
-    subject = f"[{scorecard}] {counts}" if events else f"[{scorecard}] no changes"
-    if any(event.is_restatement for event in events):
-        subject = f"{subject} (restatement)"
     months = _as_of_months(events)
     as_of = f" as of {', '.join(months)}" if months else ""
-    items_text = _plural(len(events), "item")
-    verb = "needs" if len(events) == 1 else "need"
+    changes = [item for item in items if item["label"] != HEADLINES["state"]]
+    counts = ", ".join(f"{n} {k.lower()}" for k, n in _count(changes).items())
+    subject = f"[{scorecard}] {counts}" if counts else f"[{scorecard}] no changes"
+    if len(changes) < len(items) and not changes:
+        subject = f"[{scorecard}] where your measures stand{as_of}"
+    if any(event.is_restatement for event in events):
+        subject = f"{subject} (restatement)"
+    items_text = _plural(len(changes), "item")
+    verb = "needs" if len(changes) == 1 else "need"
     intro = f"Hello {owner.name}, {items_text} you look after {verb} your attention{as_of}."
+    if not changes:
+        intro = (
+            f"Hello {owner.name}, here is where the measures you look after stand{as_of}. "
+            "You will hear again when one turns red or recovers."
+        )
     if forwarded_to is not None:
         intro = (
             f"Hello {forwarded_to.name}, no alert channel reaches {owner.name}, so their digest "
@@ -163,7 +172,9 @@ def _plural(n: int, word: str) -> str:
 
 
 def _as_of_months(events: Sequence[AlertEvent]) -> list[str]:
-    return sorted({str(e.payload.get("as_of_month")) for e in events if e.measure_id})
+    return sorted(
+        {str(e.payload.get("as_of_month")) for e in events if e.measure_id or e.kind == "state"}
+    )
 
 
 def _present_state(events: Sequence[AlertEvent]) -> list[str]:
@@ -204,6 +215,8 @@ def _item(event: AlertEvent) -> dict[str, Any]:
         return _pipeline_failure_item(event, label)
     if event.kind == "dead_letter":
         return _dead_letter_item(event, label)
+    if event.kind == "state":
+        return _state_item(event, label)
     p = event.payload
     restated = " (restatement of a closed period)" if event.is_restatement else ""
     headline = f"{label}: {p.get('measure_name', event.measure_id)} — {event.period}{restated}"
@@ -282,6 +295,23 @@ def _number(value: Any, p: dict[str, Any], *, unit: bool = True) -> str:
 def _signed(value: float, p: dict[str, Any]) -> str:
     text = _number(value, p)
     return text if text.startswith("-") else f"+{text}"
+
+
+def _state_item(event: AlertEvent, label: str) -> dict[str, Any]:
+    """Every measure of the owner, one line each: status (since when, if red), actual vs target."""
+    lines = []
+    for m in event.payload.get("measures", []):
+        status = str(m.get("status") or "no_data").replace("_", " ")
+        if m.get("red_since"):
+            status = f"{status} since {m['red_since']}"
+        figures = _actual_line(m).removeprefix("Actual ").removesuffix(".")
+        lines.append(f"{m['measure_name']} ({m['period']}): {status}, {figures}.")
+    return {
+        "label": label,
+        "headline": f"{label} — {event.period}",
+        "lines": lines,
+        "dedup_key": event.dedup_key,
+    }
 
 
 def _pipeline_failure_item(event: AlertEvent, label: str) -> dict[str, Any]:

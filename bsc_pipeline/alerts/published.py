@@ -16,7 +16,12 @@ from sqlalchemy.engine import Engine
 
 from bsc_pipeline.alerts.outbox import last_red_alerts
 from bsc_pipeline.alerts.recency import Present, is_historical
-from bsc_pipeline.alerts.transitions import HISTORY_LENGTH, AlertEvent, plan_events
+from bsc_pipeline.alerts.transitions import (
+    HISTORY_LENGTH,
+    AlertEvent,
+    plan_events,
+    state_events,
+)
 from bsc_pipeline.periods import Month
 from bsc_pipeline.spec.models import Spec
 from bsc_pipeline.warehouse.schema import fact_measure_period
@@ -80,12 +85,16 @@ def plan_month(
 
     `present` says what "now" is (today's date, the age limit, the backfill this run belongs
     to); when the month is history by its rules (`alerts.recency`) every event is marked
-    historical: recorded, never sent. Without it, today's date and the default age apply.
+    historical: recorded, never sent. The newest month of a backfill also tells each measure
+    owner where all their measures stand (`state` events), the one message a backfill sends.
+    Without `present`, today's date and the default age apply.
     """
+    present = present or Present()
+    previous = published_history(engine, month)
     events = plan_events(
         spec,
         scored,
-        published_history(engine, month),
+        previous,
         run_id=run_id,
         is_restatement=is_restatement,
         data_owner_for=data_owner_for,
@@ -93,8 +102,12 @@ def plan_month(
     )
     historical = is_historical(
         month,
-        present or Present(),
+        present,
         newest_published=newest_published_month(engine),
         is_restatement=is_restatement,
     )
-    return [replace(event, historical=True) for event in events] if historical else events
+    if historical:
+        return [replace(event, historical=True) for event in events]
+    if present.backfill_through is not None and not is_restatement:
+        events += state_events(spec, scored, previous, month=month, run_id=run_id)
+    return events

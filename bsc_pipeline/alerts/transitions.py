@@ -20,7 +20,7 @@ from bsc_pipeline.spec.formula import parse_formula
 from bsc_pipeline.spec.models import Spec
 
 EventKind = Literal[
-    "red", "recovery", "repeat", "held", "no_data", "pipeline_failure", "dead_letter"
+    "red", "recovery", "repeat", "held", "no_data", "state", "pipeline_failure", "dead_letter"
 ]
 JUDGED = ("green", "amber", "red")
 """Statuses that say something about performance; `held` and `no_data` say something about data."""
@@ -156,6 +156,62 @@ def plan_events(
     return [
         _event(spec, row, current, history, owners, run_id, is_restatement)
         for row in merged.to_dict("records")
+    ]
+
+
+def state_events(
+    spec: Spec, current: pd.DataFrame, previous: pd.DataFrame, *, month: str, run_id: str
+) -> list[AlertEvent]:
+    """One `state` event per measure owner: where each of their measures stands as of `month`.
+
+    A backfill tells owners the present once, not the path there: each measure's latest official
+    status (a quarterly measure's last complete quarter), value, target and, when red, since when.
+    """
+    if previous.empty:
+        previous = current.iloc[0:0]
+    history = (
+        pd.concat([_official(spec, previous), _official(spec, current)], ignore_index=True)
+        .sort_values(["measure_id", "period", "as_of_month"], kind="stable")
+        .drop_duplicates(["measure_id", "period"], keep="last")
+    )
+    newest_rows = history.drop_duplicates("measure_id", keep="last").to_dict("records")
+    latest = {row["measure_id"]: row for row in newest_rows}
+    by_owner: dict[str, list[dict[str, Any]]] = {}
+    for measure in spec.scored_measures():
+        row = latest.get(measure.id)
+        if measure.owner is None or row is None:
+            continue
+        by_owner.setdefault(measure.owner, []).append(
+            {
+                "measure_id": measure.id,
+                "measure_name": measure.name,
+                "unit": measure.unit,
+                "decimals": measure.decimals,
+                "period": row["period"],
+                "status": row["status"],
+                "value": _number(row.get("value")),
+                "target": _number(row.get("target")),
+                "target_high": _number(row.get("target_high")),
+                "red_since": _red_since(history, measure.id, row["period"])
+                if row["status"] == "red"
+                else None,
+            }
+        )
+    return [
+        AlertEvent(
+            dedup_key=f"state/{owner}/{month}",
+            kind="state",
+            recipient=owner,
+            run_id=run_id,
+            period=month,
+            payload={
+                "as_of_month": month,
+                "measures": measures,
+                "run_id": run_id,
+                "where": SCORECARD_VIEW,
+            },
+        )
+        for owner, measures in by_owner.items()
     ]
 
 

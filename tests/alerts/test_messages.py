@@ -144,3 +144,48 @@ def test_digest_opens_with_what_is_red_now_and_since_when():
     assert "STILL RED: Gross margin — 2025-03" in message.text
     assert "  Red since 2024-11." in message.text
     assert "<strong>Red now: Gross margin since 2024-11.</strong>" in message.html
+
+
+def test_a_state_only_digest_says_where_the_measures_stand():
+    state = AlertEvent(
+        dedup_key="state/sales_lead/2025-12",
+        kind="state",
+        recipient="sales_lead",
+        run_id="r",
+        period="2025-12",
+        payload={
+            "as_of_month": "2025-12",
+            "measures": [
+                {
+                    "measure_name": "Revenue",
+                    "unit": "EUR",
+                    "decimals": 0,
+                    "period": "2025-12",
+                    "status": "red",
+                    "value": 1250.4,
+                    "target": 1000.0,
+                    "target_high": None,
+                    "red_since": "2025-10",
+                },
+                {
+                    "measure_name": "Headcount",
+                    "unit": "people",
+                    "decimals": 0,
+                    "period": "2025-12",
+                    "status": "no_data",
+                    "value": None,
+                    "target": 285.0,
+                    "target_high": 375.0,
+                    "red_since": None,
+                },
+            ],
+        },
+    )
+    message = render_digest(OWNER, [state], scorecard="Acme", run_id="r")
+    assert message.subject == "[Acme] where your measures stand as of 2025-12"
+    assert message.text.startswith(
+        "Hello Sam Sales, here is where the measures you look after stand as of 2025-12."
+    )
+    assert "WHERE YOUR MEASURES STAND — 2025-12" in message.text
+    assert "Revenue (2025-12): red since 2025-10, 1,250 EUR vs target 1,000 EUR." in message.text
+    assert "Headcount (2025-12): no data, no value vs target 285 to 375 people." in message.text

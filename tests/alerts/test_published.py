@@ -138,10 +138,13 @@ def test_a_backfill_records_older_months_as_history_and_tells_the_newest(
         present=backfill,
     )
 
-    # March's alert was never sent, so it does not hold back April's: the owner hears it now.
-    assert [(e.kind, e.historical, e.payload["red_since"]) for e in april] == [
-        ("repeat", False, "2025-02")
+    # March's alert was never sent, so it does not hold back April's: the owner hears it now,
+    # with where all their measures stand.
+    assert [(e.kind, e.historical, e.payload.get("red_since")) for e in april] == [
+        ("repeat", False, "2025-02"),
+        ("state", False, None),
     ]
+    assert april[1].dedup_key == "state/sales_lead/2025-04"
     (stored,) = outbox.list_events(engine)
     assert stored.state == "historical" and stored.event.historical
     assert outbox.pending_events(engine) == []

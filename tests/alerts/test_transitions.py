@@ -307,3 +307,36 @@ def test_plans_from_frames_scored_by_the_scoring_package(spec):
     ]
     revenue = next(e for e in events if e.measure_id == "revenue")
     assert (revenue.payload["variance"], revenue.payload["variance_pct"]) == (-200.0, -20.0)
+
+
+def test_state_events_tell_each_owner_where_every_measure_stands(spec, row, frame):
+    from bsc_pipeline.alerts.transitions import state_events
+
+    previous = frame(
+        row("revenue", "2025-10", "green", 1000.0),
+        row("revenue", "2025-11", "red", 700.0),
+        row("nps", "FY2025-Q3", "amber", 15.0, period_type="quarter", as_of_month="2025-09"),
+    )
+    current = frame(
+        row("revenue", "2025-12", "red", 650.0),
+        row("pipeline_coverage", "2025-12", "green", 3.5, target=3.0),
+        row("win_rate", "2025-12", "amber", 20.0, target=25.0),
+        # Quarter-to-date: not official, so NPS stands at its last complete quarter.
+        row("nps", "FY2025-Q4", "red", 5.0, period_type="quarter", is_partial=True),
+    )
+
+    events = state_events(spec, current, previous, month="2025-12", run_id="r")
+
+    by_owner = {e.recipient: e for e in events}
+    assert set(by_owner) == {"sales_lead", "ops"}
+    assert {e.dedup_key for e in events} == {"state/sales_lead/2025-12", "state/ops/2025-12"}
+    sales = [
+        (m["measure_id"], m["status"], m["red_since"])
+        for m in by_owner["sales_lead"].payload["measures"]
+    ]
+    assert sales == [("revenue", "red", "2025-11"), ("pipeline_coverage", "green", None)]
+    ops = {
+        m["measure_id"]: (m["period"], m["status"], m["unit"])
+        for m in by_owner["ops"].payload["measures"]
+    }
+    assert ops == {"win_rate": ("2025-12", "amber", "%"), "nps": ("FY2025-Q3", "amber", "score")}

@@ -183,14 +183,20 @@ def _events(settings: Settings, where: str = "1 = 1") -> pd.DataFrame:
 
 def test_a_backfill_sends_each_owner_one_message_about_the_latest_month(year: dict) -> None:
     mails = year["after_backfill"]
+    # Every measure owner; Dee Data owns datasets, no measure, and nothing of hers is held.
     assert {address: len(texts) for address, texts in mails.items()} == {
         "cfo@tiny.example": 1,
+        "ops@tiny.example": 1,
         "hr@tiny.example": 1,
     }
     (cfo,) = mails["cfo@tiny.example"]
     assert "Subject: [Tiny Co] 1 still red" in cfo
     assert "Hello Casey Finance, 1 item you look after needs your attention as of 2025-12." in cfo
     assert "Red now: Revenue since 2025-10." in cfo
+    assert "WHERE YOUR MEASURES STAND — 2025-12" in cfo
+    assert "Revenue (2025-12): red since 2025-10, 700.0 EUR vs target 1,000.0 EUR." in cfo
+    assert "Gross margin (2025-12): green, 70.0 % vs target 50.0 %." in cfo
+    assert "Net promoter score (2025-12): green, 100.0 score vs target 20.0 score." in cfo
     assert "STILL RED: Revenue — 2025-12" in cfo
     assert "Actual 700.0 EUR vs target 1,000.0 EUR" in cfo
     assert "Why — drivers: Net promoter score is green, 100.0 score, lag 2 mo." in cfo
@@ -198,7 +204,12 @@ def test_a_backfill_sends_each_owner_one_message_about_the_latest_month(year: di
     assert "Red now: Training hours per employee since 2025-12." in hr
     assert "Actual 1.0 hours vs target 3.0 hours" in hr
     assert "outcomes: Median resolution time is green, 4.0 hours, lag 1 mo." in hr
-    for text in (cfo, hr):
+    assert "Headcount (2025-12): green, 3.0 employees vs target 3.0 employees." in hr
+    (ops,) = mails["ops@tiny.example"]
+    assert "Subject: [Tiny Co] where your measures stand as of 2025-12" in ops
+    assert "Median resolution time (2025-12): green, 4.0 hours vs target 8.0 hours." in ops
+    assert "RED" not in ops
+    for text in (cfo, ops, hr):
         for month in ("2025-04", "2025-06", "2025-07", "2025-10 (", "2025-11 ("):
             assert f"— {month}" not in text
 
@@ -217,6 +228,9 @@ def test_the_history_is_kept_as_historical_events(year: dict) -> None:
     latest = _events(year["settings"], "period = '2025-12'")
     assert sorted(zip(latest["dedup_key"], latest["state"], strict=True)) == [
         ("revenue/2025-12/red", "delivered"),
+        ("state/cfo/2025-12", "delivered"),
+        ("state/hr/2025-12", "delivered"),
+        ("state/ops/2025-12", "delivered"),
         ("training_hours_per_employee/2025-12/red", "delivered"),
     ]
 
