@@ -98,8 +98,8 @@ def render_digest(
     as_of = f" as of {', '.join(months)}" if months else ""
     changes = [item for item in items if item["label"] != HEADLINES["state"]]
     counts = ", ".join(f"{n} {k.lower()}" for k, n in _count(changes).items())
-    subject = f"[{scorecard}] {counts}" if counts else f"[{scorecard}] no changes"
-    if len(changes) < len(items) and not changes:
+    subject = f"[{scorecard}] {counts or 'no changes'}"
+    if events and not changes:
         subject = f"[{scorecard}] where your measures stand{as_of}"
     if any(event.is_restatement for event in events):
         subject = f"{subject} (restatement)"
