@@ -89,7 +89,10 @@ def backfill(
     ] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Months run in parallel.")] = 1,
 ) -> None:
-    """Run a range of months, with a progress bar and a summary of what was published."""
+    """Run a range of months, with a progress bar and a summary of what was published.
+
+    Alerts of months before the newest are kept as history; owners hear about the newest only.
+    """
     from bsc_pipeline.runner import landed_months, run_months
 
     _configure_logging()
@@ -107,7 +110,7 @@ def backfill(
         ]
     else:
         raise typer.BadParameter("give --start and --end, or --all-landed")
-    report = run_months(months, console=console, jobs=jobs)
+    report = run_months(months, console=console, jobs=jobs, backfill=True)
     raise typer.Exit(0 if report.ok else 1)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
 from typing import Any
 
@@ -158,8 +158,15 @@ class Pipeline:
         run_id: str,
         restatement_reason: str | None = None,
         started_at: datetime | None = None,
+        backfill_through: str | None = None,
+        today: date | None = None,
     ) -> Any:
-        """Publish the month in one warehouse transaction, with its alert outbox rows."""
+        """Publish the month in one warehouse transaction, with its alert outbox rows.
+
+        `backfill_through` is the newest month of the backfill this run is part of: its older
+        months are history to the alerts. `today` replaces the wall-clock date (for tests).
+        """
+        from bsc_pipeline.alerts.outbox import outbox_rows
         from bsc_pipeline.alerts.published import plan_month
         from bsc_pipeline.quality.persistence import dq_result_frame
         from bsc_pipeline.warehouse import publish_month, reopen_reason
@@ -174,6 +181,7 @@ class Pipeline:
             month=month,
             run_id=run_id,
             is_restatement=restating is not None,
+            present=self._present(backfill_through, today),
         )
         return publish_month(
             self.engine,
@@ -185,11 +193,20 @@ class Pipeline:
             files=self._files_read(month),
             gate_results=dq_result_frame(self._gate_results(month), run_id),
             quarantine=self._quarantine(month),
-            alert_events=[event.to_row() for event in events],
+            alert_events=outbox_rows(events),
             restatement_reason=restatement_reason,
             link_health=self._link_health(month, scored),
             started_at=started_at,
         )
+
+    def _present(self, backfill_through: str | None, today: date | None) -> Any:
+        """What "now" is to the alerts of this publication: the run's date, or the one given."""
+        from bsc_pipeline.alerts.recency import Present
+
+        max_age = self.settings.alert_max_age_days
+        if today is None:
+            return Present.wall_clock(self.settings.timezone, max_age, backfill_through)
+        return Present(today, max_age, backfill_through)
 
     def _link_health(self, month: str, scored: pd.DataFrame) -> pd.DataFrame:
         """Link health as of `month`: published monthly history, this month as just scored.

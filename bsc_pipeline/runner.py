@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bsc_pipeline.defs import build_definitions
-from bsc_pipeline.defs.assets import HISTORY_WINDOW_MONTHS, PUBLISH_POOL
+from bsc_pipeline.defs.assets import BACKFILL_THROUGH_TAG, HISTORY_WINDOW_MONTHS, PUBLISH_POOL
 from bsc_pipeline.defs.backfill import backfill_job_from_env
 from bsc_pipeline.defs.jobs import NIGHTLY_JOB, closed_months, published_months, warehouse_engine
 from bsc_pipeline.defs.resources import BscResource
@@ -79,9 +79,12 @@ def run_months(
     jobs: int = 1,
     settings: Settings | None = None,
     instance: dg.DagsterInstance | None = None,
+    backfill: bool = False,
 ) -> RunReport:
     """Run each month through the nightly job in turn, or with `jobs > 1` as one parallel backfill.
 
+    With `backfill` the runs are tagged with the newest month, so the alerts of the older months
+    are kept as history (the parallel backfill job knows its range itself).
     A failed month does not stop the rest; the summary says which months published, held, failed.
     """
     settings = settings or Settings.from_env()
@@ -92,6 +95,7 @@ def run_months(
     job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB)
     instance = instance or dagster_instance()
     lake = Lake(settings.lake_dir)
+    tags = {BACKFILL_THROUGH_TAG: max(months)} if backfill and months else {}
     outcomes: list[MonthOutcome] = []
     with Progress(*_COLUMNS, console=console, transient=False) as progress:
         task = progress.add_task("months", total=len(months))
@@ -102,6 +106,7 @@ def run_months(
                 instance=instance,
                 raise_on_error=False,
                 run_config=console_log_config(),
+                tags=tags,
             )
             outcomes.append(_outcome(month, result, lake))
             progress.advance(task)

@@ -33,6 +33,8 @@ class Settings:
     partitions_start: str
     nightly_at: str = "04:30"
     close_day: int = 5
+    alert_max_age_days: int = 45
+    """A month that ended longer ago than this is history to alerts, not news (docs/alerts.md)."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -48,4 +50,5 @@ class Settings:
             partitions_start=os.environ.get("BSC_PARTITIONS_START", "2023-01"),
             nightly_at=os.environ.get("BSC_NIGHTLY_AT", "04:30"),
             close_day=int(os.environ.get("BSC_CLOSE_DAY", "5")),
+            alert_max_age_days=int(os.environ.get("BSC_ALERT_MAX_AGE_DAYS", "45")),
         )

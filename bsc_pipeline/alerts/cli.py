@@ -41,11 +41,14 @@ def _engine() -> Engine:
 @app.command("list")
 def list_events(
     pending: bool = typer.Option(False, "--pending", help="only events not yet delivered"),
+    show_all: bool = typer.Option(
+        False, "--all", help="also the events kept as history (a backfill's older months)"
+    ),
     limit: int = typer.Option(50, help="show at most this many, newest last"),
 ) -> None:
     """Show alert events with their state and delivery attempts."""
     engine = _engine()
-    events = outbox.list_events(engine, pending_only=pending)[-limit:]
+    events = outbox.list_events(engine, pending_only=pending, historical=show_all)[-limit:]
     records = outbox.channel_records(engine, [s.event_id for s in events])
     table = Table("created", "state", "kind", "to", "measure", "period", "status", "attempts")
     for stored in events:

@@ -1,7 +1,10 @@
-"""Digests worth reading: what changed, by how much, why, and what it puts at risk.
+"""Digests worth reading: where the owner's measures stand now, by how much, why, and what it
+puts at risk.
 
 One digest per owner per run, rendered as plain text, HTML (escaped by jinja2's autoescape) and a
-JSON body for webhooks. Every message carries the dedup keys of its events so a receiver can
+JSON body for webhooks. It opens with the present state (what is red now, since when), so the
+digest after a backfill reads as today's picture, not the path there. Every figure carries its
+measure's unit and decimals. Every message carries the dedup keys of its events so a receiver can
 recognise the rare duplicate that at-least-once delivery allows.
 """
 
@@ -21,6 +24,7 @@ DEDUP_HEADER = "X-BSC-Dedup-Key"
 HEADLINES = {
     "pipeline_failure": "PIPELINE FAILED",
     "dead_letter": "UNDELIVERED ALERT",
+    "state": "WHERE YOUR MEASURES STAND",
     "red": "RED",
     "repeat": "STILL RED",
     "recovery": "RECOVERED",
@@ -31,7 +35,8 @@ HEADLINES = {
 
 _TEXT = """\
 {{ intro }}
-{% for item in items %}
+{% for line in summary %}{{ line }}
+{% endfor %}{% for item in items %}
 {{ item.headline }}
 {% for line in item.lines %}  {{ line }}
 {% endfor %}  Dedup key: {{ item.dedup_key }}
@@ -43,7 +48,8 @@ _HTML = """\
 <!doctype html>
 <html><body style="font-family: sans-serif">
 <p>{{ intro }}</p>
-{% for item in items %}
+{% for line in summary %}<p><strong>{{ line }}</strong></p>
+{% endfor %}{% for item in items %}
 <h3 style="margin-bottom: 0.2em">{{ item.headline }}</h3>
 <ul>{% for line in item.lines %}<li>{{ line }}</li>{% endfor %}</ul>
 <p style="color: #666; font-size: small">Dedup key: <code>{{ item.dedup_key }}</code></p>
@@ -88,20 +94,31 @@ def render_digest(
     `forwarded_to` is the fallback receiver when no channel reaches the owner themselves.
     """
     items = [_item(event) for event in events]
-    counts = ", ".join(f"{n} {k.lower()}" for k, n in _count(items).items())
-    subject = f"[{scorecard}] {counts}" if events else f"[{scorecard}] no changes"
-    intro = (
-        f"Hello {owner.name}, this run changed the state of "
-        f"{_plural(len(events), 'item')} you look after."
-    )
+    months = _as_of_months(events)
+    as_of = f" as of {', '.join(months)}" if months else ""
+    changes = [item for item in items if item["label"] != HEADLINES["state"]]
+    counts = ", ".join(f"{n} {k.lower()}" for k, n in _count(changes).items())
+    subject = f"[{scorecard}] {counts or 'no changes'}"
+    if events and not changes:
+        subject = f"[{scorecard}] where your measures stand{as_of}"
+    if any(event.is_restatement for event in events):
+        subject = f"{subject} (restatement)"
+    items_text = _plural(len(changes), "item")
+    verb = "needs" if len(changes) == 1 else "need"
+    intro = f"Hello {owner.name}, {items_text} you look after {verb} your attention{as_of}."
+    if not changes:
+        intro = (
+            f"Hello {owner.name}, here is where the measures you look after stand{as_of}. "
+            "You will hear again when one turns red or recovers."
+        )
     if forwarded_to is not None:
         intro = (
             f"Hello {forwarded_to.name}, no alert channel reaches {owner.name}, so their digest "
-            f"comes to you as the fallback receiver: {_plural(len(events), 'item')} changed."
+            f"comes to you as the fallback receiver: {items_text} {verb} attention{as_of}."
         )
         subject = f"{subject} (for {owner.name})"
     footer = _footer(events, run_id)
-    context = {"intro": intro, "items": items, "footer": footer}
+    context = {"intro": intro, "summary": _present_state(events), "items": items, "footer": footer}
     keys = tuple(event.dedup_key for event in events)
     body = {
         "scorecard": scorecard,
@@ -154,8 +171,35 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+def _as_of_months(events: Sequence[AlertEvent]) -> list[str]:
+    return sorted(
+        {str(e.payload.get("as_of_month")) for e in events if e.measure_id or e.kind == "state"}
+    )
+
+
+def _present_state(events: Sequence[AlertEvent]) -> list[str]:
+    """The owner's picture in one or two lines: what is red now and since when, what recovered."""
+    red = [e for e in events if e.kind in ("red", "repeat")]
+    recovered = [e for e in events if e.kind == "recovery"]
+    lines = []
+    if red:
+        lines.append("Red now: " + "; ".join(f"{_name(e)} since {_since(e)}" for e in red) + ".")
+    if recovered:
+        lines.append("Recovered: " + "; ".join(f"{_name(e)} ({e.period})" for e in recovered) + ".")
+    return lines
+
+
+def _name(event: AlertEvent) -> str:
+    return str(event.payload.get("measure_name") or event.measure_id)
+
+
+def _since(event: AlertEvent) -> str:
+    """First period of the current red streak; the event's own period when none was recorded."""
+    return str(event.payload.get("red_since") or event.period)
+
+
 def _footer(events: Sequence[AlertEvent], run_id: str | None) -> str:
-    months = sorted({str(e.payload.get("as_of_month")) for e in events if e.measure_id})
+    months = _as_of_months(events)
     where = [f"Where to look: the {SCORECARD_VIEW} view"]
     if months:
         where.append(f"for {', '.join(months)}")
@@ -171,6 +215,8 @@ def _item(event: AlertEvent) -> dict[str, Any]:
         return _pipeline_failure_item(event, label)
     if event.kind == "dead_letter":
         return _dead_letter_item(event, label)
+    if event.kind == "state":
+        return _state_item(event, label)
     p = event.payload
     restated = " (restatement of a closed period)" if event.is_restatement else ""
     headline = f"{label}: {p.get('measure_name', event.measure_id)} — {event.period}{restated}"
@@ -179,6 +225,8 @@ def _item(event: AlertEvent) -> dict[str, Any]:
         reason = p.get("data_note") or "no reason recorded"
         lines = [f"The measure could not be judged: {reason}.", *lines]
         lines.append("You receive this as the owner of the data behind this measure.")
+    elif event.kind in ("red", "repeat") and p.get("red_since"):
+        lines.append(_streak_line(event))
     elif event.previous_status:
         lines.append(
             f"Previously {event.previous_status} ({p.get('previous_period') or 'earlier period'})."
@@ -197,10 +245,21 @@ def _item(event: AlertEvent) -> dict[str, Any]:
     return {"label": label, "headline": headline, "lines": lines, "dedup_key": event.dedup_key}
 
 
+def _streak_line(event: AlertEvent) -> str:
+    """Since when the measure is red, and what it was before the streak when that is known."""
+    p = event.payload
+    since = p["red_since"]
+    if since == event.period and event.previous_status:
+        before = f"{event.previous_status} ({p.get('previous_period')})"
+        return f"Red since {since}; previously {before}."
+    return f"Red since {since}."
+
+
 def _actual_line(p: dict[str, Any]) -> str:
     target = _number(p.get("target"), p)
     if p.get("target_high") is not None:
-        target = f"{target} to {_number(p.get('target_high'), p)}"
+        low = _number(p.get("target"), p, unit=False)
+        target = f"{low} to {_number(p.get('target_high'), p)}"
     line = f"Actual {_number(p.get('value'), p)} vs target {target}"
     details = []
     if p.get("variance") is not None:
@@ -213,9 +272,11 @@ def _actual_line(p: dict[str, Any]) -> str:
 
 
 def _linked(linked: Sequence[dict[str, Any]], p: dict[str, Any]) -> str:
+    """Each linked measure in its own unit and decimals (older payloads lack them: bare figure)."""
     parts = []
     for m in linked:
-        value = "" if m.get("value") is None else f", {_number(m['value'], p, unit=False)}"
+        shown = m if "unit" in m else {"decimals": p.get("decimals", 1)}
+        value = "" if m.get("value") is None else f", {_number(m['value'], shown)}"
         lag = f", lag {m['lag_months']} mo" if m.get("lag_months") else ""
         parts.append(f"{m['measure_name']} is {m['status']}{value}{lag}")
     return "; ".join(parts)
@@ -227,12 +288,30 @@ def _number(value: Any, p: dict[str, Any], *, unit: bool = True) -> str:
         return "no value"
     decimals = int(p.get("decimals", 1))
     text = f"{float(value):,.{decimals}f}"
-    return f"{text} {p['unit']}" if unit and p.get("unit") else text
+    # As `bsc show` writes units: `12.5 %`, `300 per 100 customers`.
+    return f"{text} {str(p['unit']).replace('_', ' ')}" if unit and p.get("unit") else text
 
 
 def _signed(value: float, p: dict[str, Any]) -> str:
     text = _number(value, p)
     return text if text.startswith("-") else f"+{text}"
+
+
+def _state_item(event: AlertEvent, label: str) -> dict[str, Any]:
+    """Every measure of the owner, one line each: status (since when, if red), actual vs target."""
+    lines = []
+    for m in event.payload.get("measures", []):
+        status = str(m.get("status") or "no_data").replace("_", " ")
+        if m.get("red_since"):
+            status = f"{status} since {m['red_since']}"
+        figures = _actual_line(m).removeprefix("Actual ").removesuffix(".")
+        lines.append(f"{m['measure_name']} ({m['period']}): {status}, {figures}.")
+    return {
+        "label": label,
+        "headline": f"{label} — {event.period}",
+        "lines": lines,
+        "dedup_key": event.dedup_key,
+    }
 
 
 def _pipeline_failure_item(event: AlertEvent, label: str) -> dict[str, Any]:

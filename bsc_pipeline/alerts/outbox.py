@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bsc_pipeline.alerts.transitions import AlertEvent
+from bsc_pipeline.alerts.transitions import HISTORICAL, AlertEvent
 from bsc_pipeline.spec.models import Spec
 from bsc_pipeline.warehouse.schema import alert_delivery, alert_event
 
@@ -92,16 +92,23 @@ def outbox_rows(events: Iterable[AlertEvent]) -> list[dict[str, Any]]:
 
 
 def _row(event: AlertEvent, created_at: datetime) -> dict[str, Any]:
-    return {**event.to_row(), "created_at": created_at, "state": PENDING}
+    return {**event.to_row(), "created_at": created_at}
 
 
 def list_events(
-    engine: Engine, *, pending_only: bool = False, event_ids: Iterable[str] | None = None
+    engine: Engine,
+    *,
+    pending_only: bool = False,
+    event_ids: Iterable[str] | None = None,
+    historical: bool = True,
 ) -> list[StoredEvent]:
-    """Events oldest first, optionally only pending ones or only the given ids."""
+    """Events oldest first, optionally only pending ones or only the given ids; `historical`
+    False leaves out the events recorded as history, which were never meant to be sent."""
     query = sa.select(alert_event).order_by(alert_event.c.created_at, alert_event.c.dedup_key)
     if pending_only:
         query = query.where(alert_event.c.state == PENDING)
+    if not historical:
+        query = query.where(alert_event.c.state != HISTORICAL)
     if event_ids is not None:
         query = query.where(alert_event.c.event_id.in_(list(event_ids)))
     with engine.connect() as connection:
@@ -125,6 +132,7 @@ def _stored(row: Any) -> StoredEvent:
         status=row["status"],
         previous_status=row["previous_status"],
         is_restatement=bool(row["is_restatement"]),
+        historical=row["state"] == HISTORICAL,
         payload=dict(row["payload"] or {}),
     )
     return StoredEvent(event=event, state=row["state"], created_at=row["created_at"])
@@ -249,10 +257,18 @@ def dead_letter(
 
 
 def last_red_alerts(engine: Engine) -> dict[str, str]:
-    """Measure → period of its latest red or repeat alert, for `plan_events(last_red_alert=)`."""
+    """Measure → period of its latest red or repeat alert, for `plan_events(last_red_alert=)`.
+
+    Events kept as history were never sent, so they do not hold back a repeat: after a backfill
+    the owner hears that a measure is still red even when history already had it red.
+    """
     query = (
         sa.select(alert_event.c.measure_id, sa.func.max(alert_event.c.period))
-        .where(alert_event.c.kind.in_(["red", "repeat"]), alert_event.c.measure_id.is_not(None))
+        .where(
+            alert_event.c.kind.in_(["red", "repeat"]),
+            alert_event.c.measure_id.is_not(None),
+            alert_event.c.state != HISTORICAL,
+        )
         .group_by(alert_event.c.measure_id)
     )
     with engine.connect() as connection:

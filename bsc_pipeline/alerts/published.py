@@ -1,19 +1,27 @@
 """Plan a month's alerts against what the warehouse already published.
 
 Call `plan_month` before `publish_month` replaces the month's rows: the published rows are the
-"previous" statuses (for a restatement, including the old version of the restated month).
+"previous" statuses (for a restatement, including the old version of the restated month), and
+the newest published month tells a backfill's history from its present.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bsc_pipeline.alerts.outbox import last_red_alerts
-from bsc_pipeline.alerts.transitions import HISTORY_LENGTH, AlertEvent, plan_events
+from bsc_pipeline.alerts.recency import Present, is_historical
+from bsc_pipeline.alerts.transitions import (
+    HISTORY_LENGTH,
+    AlertEvent,
+    plan_events,
+    state_events,
+)
 from bsc_pipeline.periods import Month
 from bsc_pipeline.spec.models import Spec
 from bsc_pipeline.warehouse.schema import fact_measure_period
@@ -54,6 +62,14 @@ def published_history(
     return pd.DataFrame([dict(r) for r in rows], columns=list(HISTORY_COLUMNS))
 
 
+def newest_published_month(engine: Engine) -> str | None:
+    """The latest month the warehouse holds a published run of, None when it holds none."""
+    query = sa.select(sa.func.max(fact_measure_period.c.as_of_month))
+    with engine.connect() as connection:
+        newest = connection.execute(query).scalar()
+    return None if newest is None else str(newest)
+
+
 def plan_month(
     engine: Engine,
     spec: Spec,
@@ -63,14 +79,35 @@ def plan_month(
     run_id: str,
     is_restatement: bool = False,
     data_owner_for: Mapping[str, str] | None = None,
+    present: Present | None = None,
 ) -> list[AlertEvent]:
-    """The events publishing `scored` for `month` creates, given the warehouse's history."""
-    return plan_events(
+    """The events publishing `scored` for `month` creates, given the warehouse's history.
+
+    `present` says what "now" is (today's date, the age limit, the backfill this run belongs
+    to); when the month is history by its rules (`alerts.recency`) every event is marked
+    historical: recorded, never sent. The newest month of a backfill also tells each measure
+    owner where all their measures stand (`state` events), the one message a backfill sends.
+    Without `present`, today's date and the default age apply.
+    """
+    present = present or Present()
+    previous = published_history(engine, month)
+    events = plan_events(
         spec,
         scored,
-        published_history(engine, month),
+        previous,
         run_id=run_id,
         is_restatement=is_restatement,
         data_owner_for=data_owner_for,
         last_red_alert=last_red_alerts(engine),
     )
+    historical = is_historical(
+        month,
+        present,
+        newest_published=newest_published_month(engine),
+        is_restatement=is_restatement,
+    )
+    if historical:
+        return [replace(event, historical=True) for event in events]
+    if present.backfill_through is not None and not is_restatement:
+        events += state_events(spec, scored, previous, month=month, run_id=run_id)
+    return events

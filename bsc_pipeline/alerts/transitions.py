@@ -20,7 +20,7 @@ from bsc_pipeline.spec.formula import parse_formula
 from bsc_pipeline.spec.models import Spec
 
 EventKind = Literal[
-    "red", "recovery", "repeat", "held", "no_data", "pipeline_failure", "dead_letter"
+    "red", "recovery", "repeat", "held", "no_data", "state", "pipeline_failure", "dead_letter"
 ]
 JUDGED = ("green", "amber", "red")
 """Statuses that say something about performance; `held` and `no_data` say something about data."""
@@ -28,6 +28,8 @@ DATA_STATES = ("held", "no_data")
 HISTORY_LENGTH = 6
 """How many recent periods a message shows as the trend."""
 SCORECARD_VIEW = "v_scorecard_monthly"
+PENDING, HISTORICAL = "pending", "historical"
+"""Outbox states an event starts in: to deliver, or kept as history and never sent."""
 
 _EVENT_NAMESPACE = uuid.UUID("6f1d8c1e-5c0a-4a57-9a37-3f0c1b2d4e5a")
 
@@ -45,6 +47,8 @@ class AlertEvent:
     status: str | None = None
     previous_status: str | None = None
     is_restatement: bool = False
+    historical: bool = False
+    """Recorded but never sent: its month is history to the owner (see `alerts.recency`)."""
     payload: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property
@@ -53,7 +57,7 @@ class AlertEvent:
         return uuid.uuid5(_EVENT_NAMESPACE, self.dedup_key).hex
 
     def to_row(self) -> dict[str, Any]:
-        """The `alert_event` row, less `created_at` and `state` which the writer sets."""
+        """The `alert_event` row, less `created_at` which the writer sets."""
         return {
             "event_id": self.event_id,
             "dedup_key": self.dedup_key,
@@ -66,6 +70,7 @@ class AlertEvent:
             "is_restatement": self.is_restatement,
             "payload": self.payload,
             "run_id": self.run_id,
+            "state": HISTORICAL if self.historical else PENDING,
         }
 
 
@@ -151,6 +156,62 @@ def plan_events(
     return [
         _event(spec, row, current, history, owners, run_id, is_restatement)
         for row in merged.to_dict("records")
+    ]
+
+
+def state_events(
+    spec: Spec, current: pd.DataFrame, previous: pd.DataFrame, *, month: str, run_id: str
+) -> list[AlertEvent]:
+    """One `state` event per measure owner: where each of their measures stands as of `month`.
+
+    A backfill tells owners the present once, not the path there: each measure's latest official
+    status (a quarterly measure's last complete quarter), value, target and, when red, since when.
+    """
+    if previous.empty:
+        previous = current.iloc[0:0]
+    history = (
+        pd.concat([_official(spec, previous), _official(spec, current)], ignore_index=True)
+        .sort_values(["measure_id", "period", "as_of_month"], kind="stable")
+        .drop_duplicates(["measure_id", "period"], keep="last")
+    )
+    newest_rows = history.drop_duplicates("measure_id", keep="last").to_dict("records")
+    latest = {row["measure_id"]: row for row in newest_rows}
+    by_owner: dict[str, list[dict[str, Any]]] = {}
+    for measure in spec.scored_measures():
+        row = latest.get(measure.id)
+        if measure.owner is None or row is None:
+            continue
+        by_owner.setdefault(measure.owner, []).append(
+            {
+                "measure_id": measure.id,
+                "measure_name": measure.name,
+                "unit": measure.unit,
+                "decimals": measure.decimals,
+                "period": row["period"],
+                "status": row["status"],
+                "value": _number(row.get("value")),
+                "target": _number(row.get("target")),
+                "target_high": _number(row.get("target_high")),
+                "red_since": _red_since(history, measure.id, row["period"])
+                if row["status"] == "red"
+                else None,
+            }
+        )
+    return [
+        AlertEvent(
+            dedup_key=f"state/{owner}/{month}",
+            kind="state",
+            recipient=owner,
+            run_id=run_id,
+            period=month,
+            payload={
+                "as_of_month": month,
+                "measures": measures,
+                "run_id": run_id,
+                "where": SCORECARD_VIEW,
+            },
+        )
+        for owner, measures in by_owner.items()
     ]
 
 
@@ -258,6 +319,9 @@ def _event(
         "trend": _text(row.get("trend")),
         "data_note": _text(row.get("data_note")),
         "history": _recent(history, measure.id),
+        "red_since": _red_since(history, measure.id, row["period"])
+        if row["status"] == "red"
+        else None,
         "drivers": _linked(spec, current, row, "driver"),
         "outcomes": _linked(spec, current, row, "outcome"),
         "is_restatement": is_restatement,
@@ -297,6 +361,21 @@ def _recent(history: pd.DataFrame, measure_id: str) -> list[dict[str, Any]]:
     ]
 
 
+def _red_since(history: pd.DataFrame, measure_id: str, period: str) -> str | None:
+    """First period of the red streak that ends with `period` (a red one).
+
+    `held` and `no_data` periods neither end the streak nor start it, as in the transitions.
+    """
+    rows = history[(history["measure_id"] == measure_id) & (history["period"] <= period)]
+    since = None
+    for status, label in reversed(list(zip(rows["status"], rows["period"], strict=True))):
+        if status == "red":
+            since = label
+        elif status in JUDGED:
+            break
+    return since
+
+
 def _linked(
     spec: Spec, current: pd.DataFrame, row: Mapping[str, Any], role: Literal["driver", "outcome"]
 ) -> list[dict[str, Any]]:
@@ -318,6 +397,7 @@ def _linked(
             {
                 "measure_id": linked_id,
                 "measure_name": _name(spec, linked_id),
+                **_format_of(spec, linked_id),
                 "lag_months": link.lag_months,
                 "period": _text(record.get("period")),
                 "status": _text(record.get("status")) or "no_data",
@@ -326,6 +406,15 @@ def _linked(
             }
         )
     return found
+
+
+def _format_of(spec: Spec, measure_id: str) -> dict[str, Any]:
+    """Unit and decimals of a linked measure, so its figure reads as the spec shows it."""
+    try:
+        measure = spec.measure(measure_id)
+    except KeyError:
+        return {}
+    return {"unit": measure.unit, "decimals": measure.decimals}
 
 
 def _name(spec: Spec, measure_id: str) -> str:

@@ -23,6 +23,9 @@ HISTORY_WINDOW_MONTHS = 24
 READ_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 WRITE_RETRY = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 PUBLISH_POOL = "warehouse_publish"
+BACKFILL_THROUGH_TAG = "bsc/backfill_through"
+"""Run tag of a month run that is part of a backfill: the backfill's newest month. Alerts of the
+older months are recorded as history, so owners hear only about the present."""
 EXTRACT_FAIL_AFTER = timedelta(days=35)
 EXTRACT_WARN_AFTER = timedelta(days=32)
 """Extracts arrive monthly: a dataset with no new file for 32 days warns, 35 days fails."""
@@ -227,6 +230,7 @@ def build_scorecard_assets(
                 context.partition_key,
                 run_id=context.run_id,
                 started_at=datetime.fromtimestamp(started, tz=UTC) if started else None,
+                backfill_through=context.run.tags.get(BACKFILL_THROUGH_TAG),
             )
         except PeriodClosedError as exc:
             # Retrying cannot help: finance must reopen the month first.

@@ -37,7 +37,8 @@ REFUSALS = (PeriodClosedError, PublishInputError)
 """Errors a retry cannot fix: a closed month, frames that do not fit the warehouse."""
 
 MonthResult = dict[str, Any]
-"""What a step hands on for one month: `month`, `error` (None when fine), `phase`, `held`."""
+"""What a step hands on for one month: `month`, `error` (None when fine), `phase`, `held`, and
+from publication on `through`, the backfill's newest month (older months' alerts are history)."""
 
 
 class BackfillConfig(dg.Config):
@@ -134,11 +135,14 @@ def plan_publication(
 ) -> Iterator[dg.DynamicOutput[MonthResult]]:
     ready = sorted((r for r in staged if r["error"] is None), key=lambda r: r["month"])
     later = sorted(set(config.recompute) - {r["month"] for r in staged})
+    through = max(str(Month.parse(m)) for m in [*config.months, *config.recompute])
     for result in ready:
-        yield dg.DynamicOutput(result, mapping_key=mapping_key(result["month"]))
+        yield dg.DynamicOutput(
+            {**result, "through": through}, mapping_key=mapping_key(result["month"])
+        )
     for month in later:
         yield dg.DynamicOutput(
-            {"month": month, "error": None, "phase": "recompute", "held": []},
+            {"month": month, "error": None, "phase": "recompute", "held": [], "through": through},
             mapping_key=mapping_key(month),
         )
     context.log.info(f"publishing {len(ready)} backfilled and {len(later)} later months")
@@ -182,7 +186,11 @@ def publish(context: dg.OpExecutionContext, bsc: BscResource, scored: MonthResul
         yield dg.Output(scored)
         return
     try:
-        outcome = bsc.pipeline().publish(month, run_id=warehouse_run_id(context.run_id, month))
+        outcome = bsc.pipeline().publish(
+            month,
+            run_id=warehouse_run_id(context.run_id, month),
+            backfill_through=scored.get("through"),
+        )
     except Exception as exc:
         if not _last_attempt(context, WRITE_RETRY) and not isinstance(exc, REFUSALS):
             raise

@@ -35,6 +35,7 @@ class BscResource(dg.ConfigurableResource):
     partitions_start: str = "2023-01"
     nightly_at: str = "04:30"
     close_day: int = 5
+    alert_max_age_days: int = 45
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BscResource:

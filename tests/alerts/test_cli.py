@@ -65,3 +65,24 @@ def test_test_command_for_an_unknown_owner_names_the_known_ones(env):
 def test_test_command_for_an_owner_without_channels_fails(env):
     result = runner.invoke(app, ["test", "--owner", "nobody"])
     assert result.exit_code == 1 and "no channel reaches nobody" in result.output
+
+
+def test_list_leaves_history_out_unless_all(env, engine, spec, row, frame, monkeypatch):
+    from dataclasses import replace
+
+    from bsc_pipeline.alerts import cli
+
+    monkeypatch.setattr(cli.console, "width", 200)
+
+    (april,) = plan_events(
+        spec, frame(row("revenue", "2025-04", "red", 800.0)), frame(), run_id="r"
+    )
+    (may,) = plan_events(spec, frame(row("win_rate", "2025-05", "red", 10.0)), frame(), run_id="r")
+    with engine.begin() as connection:
+        outbox.write_events(connection, [replace(april, historical=True), may])
+
+    listed = runner.invoke(app, ["list"])
+    assert "win_rate" in listed.output and "revenue" not in listed.output
+    everything = runner.invoke(app, ["list", "--all"])
+    assert "historical" in everything.output and "revenue" in everything.output
+    assert "2 event(s)" in everything.output

@@ -97,3 +97,95 @@ def test_restatement_is_said_in_the_headline():
     restated = AlertEvent(**{**event.__dict__, "is_restatement": True})
     message = render_digest(OWNER, [restated], scorecard="Acme", run_id="r")
     assert "RED: Gross margin — 2025-03 (restatement of a closed period)" in message.text
+    assert message.subject == "[Acme] 1 red (restatement)"
+    assert message.body["events"][0]["is_restatement"] is True
+
+
+def test_linked_measures_read_in_their_own_unit_and_decimals():
+    driver = {
+        "measure_id": "training_hours_per_employee",
+        "measure_name": "Training hours per employee",
+        "unit": "hours",
+        "decimals": 1,
+        "status": "red",
+        "value": 9.0,
+        "lag_months": 1,
+    }
+    outcome = {
+        "measure_id": "revenue",
+        "measure_name": "Revenue",
+        "unit": "EUR",
+        "decimals": 0,
+        "status": "amber",
+        "value": 1234567.4,
+        "lag_months": 0,
+    }
+    event = red_event(drivers=[driver], outcomes=[outcome], unit="per_100_customers")
+    text = render_digest(OWNER, [event], scorecard="Acme", run_id="r").text
+    assert "Training hours per employee is red, 9.0 hours, lag 1 mo" in text
+    assert "Revenue is amber, 1,234,567 EUR" in text
+    assert "Actual 31.2 per 100 customers vs target 35.0 per 100 customers" in text
+
+
+def test_digest_opens_with_what_is_red_now_and_since_when():
+    still = AlertEvent(
+        **{
+            **red_event().__dict__,
+            "kind": "repeat",
+            "dedup_key": "gross_margin/2025-03/red",
+            "previous_status": "red",
+            "payload": {**red_event().payload, "red_since": "2024-11"},
+        }
+    )
+    message = render_digest(OWNER, [still], scorecard="Acme", run_id="r")
+    lines = message.text.splitlines()
+    assert lines[0] == "Hello Sam Sales, 1 item you look after needs your attention as of 2025-03."
+    assert lines[1] == "Red now: Gross margin since 2024-11."
+    assert "STILL RED: Gross margin — 2025-03" in message.text
+    assert "  Red since 2024-11." in message.text
+    assert "<strong>Red now: Gross margin since 2024-11.</strong>" in message.html
+
+
+def test_a_state_only_digest_says_where_the_measures_stand():
+    state = AlertEvent(
+        dedup_key="state/sales_lead/2025-12",
+        kind="state",
+        recipient="sales_lead",
+        run_id="r",
+        period="2025-12",
+        payload={
+            "as_of_month": "2025-12",
+            "measures": [
+                {
+                    "measure_name": "Revenue",
+                    "unit": "EUR",
+                    "decimals": 0,
+                    "period": "2025-12",
+                    "status": "red",
+                    "value": 1250.4,
+                    "target": 1000.0,
+                    "target_high": None,
+                    "red_since": "2025-10",
+                },
+                {
+                    "measure_name": "Headcount",
+                    "unit": "people",
+                    "decimals": 0,
+                    "period": "2025-12",
+                    "status": "no_data",
+                    "value": None,
+                    "target": 285.0,
+                    "target_high": 375.0,
+                    "red_since": None,
+                },
+            ],
+        },
+    )
+    message = render_digest(OWNER, [state], scorecard="Acme", run_id="r")
+    assert message.subject == "[Acme] where your measures stand as of 2025-12"
+    assert message.text.startswith(
+        "Hello Sam Sales, here is where the measures you look after stand as of 2025-12."
+    )
+    assert "WHERE YOUR MEASURES STAND — 2025-12" in message.text
+    assert "Revenue (2025-12): red since 2025-10, 1,250 EUR vs target 1,000 EUR." in message.text
+    assert "Headcount (2025-12): no data, no value vs target 285 to 375 people." in message.text

@@ -60,3 +60,16 @@ def test_outbox_round_trip_on_postgres(pg_engine, spec, web, row, frame, monkeyp
     assert held.state == "delivered"
     assert [t["outcome"] for t in outbox.attempts(pg_engine, held.event_id)] == ["error", "ok"]
     assert summary.dead == 2  # the red event and, unreachable too, its dead letter
+
+
+def test_history_is_kept_apart_on_postgres(pg_engine, spec, row, frame):
+    from dataclasses import replace
+
+    (april,) = plan_events(spec, frame(row("revenue", "2025-04", "red", 1.0)), EMPTY, run_id="r")
+    (may,) = plan_events(spec, frame(row("win_rate", "2025-05", "red", 1.0)), EMPTY, run_id="r")
+    with pg_engine.begin() as connection:
+        outbox.write_events(connection, [replace(april, historical=True), may])
+
+    assert [s.event.dedup_key for s in outbox.pending_events(pg_engine)] == [may.dedup_key]
+    assert {s.state for s in outbox.list_events(pg_engine)} == {"historical", "pending"}
+    assert outbox.last_red_alerts(pg_engine) == {"win_rate": "2025-05"}

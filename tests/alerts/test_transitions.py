@@ -41,6 +41,8 @@ def test_entering_red_alerts_the_measure_owner_with_the_why(spec, row, frame):
         {
             "measure_id": "pipeline_coverage",
             "measure_name": "Pipeline coverage",
+            "unit": "x",
+            "decimals": 1,
             "lag_months": 2,
             "period": "2025-03",
             "status": "red",
@@ -50,6 +52,23 @@ def test_entering_red_alerts_the_measure_owner_with_the_why(spec, row, frame):
     ]
     assert [(o["measure_id"], o["status"]) for o in p["outcomes"]] == [("win_rate", "amber")]
     assert p["run_id"] == "run-1" and p["where"] == "v_scorecard_monthly"
+    assert p["red_since"] == "2025-03"
+
+
+def test_red_since_is_the_first_period_of_the_current_streak(spec, row, frame):
+    previous = frame(
+        row("revenue", "2024-12", "red", 700.0),
+        row("revenue", "2025-01", "green", 1100.0),
+        row("revenue", "2025-02", "red", 800.0),
+        row("revenue", "2025-03", "held", None),
+        row("revenue", "2025-04", "red", 850.0),
+    )
+    current = frame(row("revenue", "2025-05", "red", 820.0))
+
+    (event,) = plan_events(spec, current, previous, run_id="r")
+
+    # Held data neither ends the streak nor starts it; the green January does.
+    assert (event.kind, event.payload["red_since"]) == ("repeat", "2025-02")
 
 
 def test_first_ever_red_alerts(spec, row, frame):
@@ -288,3 +307,36 @@ def test_plans_from_frames_scored_by_the_scoring_package(spec):
     ]
     revenue = next(e for e in events if e.measure_id == "revenue")
     assert (revenue.payload["variance"], revenue.payload["variance_pct"]) == (-200.0, -20.0)
+
+
+def test_state_events_tell_each_owner_where_every_measure_stands(spec, row, frame):
+    from bsc_pipeline.alerts.transitions import state_events
+
+    previous = frame(
+        row("revenue", "2025-10", "green", 1000.0),
+        row("revenue", "2025-11", "red", 700.0),
+        row("nps", "FY2025-Q3", "amber", 15.0, period_type="quarter", as_of_month="2025-09"),
+    )
+    current = frame(
+        row("revenue", "2025-12", "red", 650.0),
+        row("pipeline_coverage", "2025-12", "green", 3.5, target=3.0),
+        row("win_rate", "2025-12", "amber", 20.0, target=25.0),
+        # Quarter-to-date: not official, so NPS stands at its last complete quarter.
+        row("nps", "FY2025-Q4", "red", 5.0, period_type="quarter", is_partial=True),
+    )
+
+    events = state_events(spec, current, previous, month="2025-12", run_id="r")
+
+    by_owner = {e.recipient: e for e in events}
+    assert set(by_owner) == {"sales_lead", "ops"}
+    assert {e.dedup_key for e in events} == {"state/sales_lead/2025-12", "state/ops/2025-12"}
+    sales = [
+        (m["measure_id"], m["status"], m["red_since"])
+        for m in by_owner["sales_lead"].payload["measures"]
+    ]
+    assert sales == [("revenue", "red", "2025-11"), ("pipeline_coverage", "green", None)]
+    ops = {
+        m["measure_id"]: (m["period"], m["status"], m["unit"])
+        for m in by_owner["ops"].payload["measures"]
+    }
+    assert ops == {"win_rate": ("2025-12", "amber", "%"), "nps": ("FY2025-Q3", "amber", "score")}
