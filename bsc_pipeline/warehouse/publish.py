@@ -596,11 +596,14 @@ def _reasons(
 ) -> list[ChangeReason]:
     """`change_reason` for each chosen history row; earlier runs' files are read once each."""
     runs = sorted(set(chosen["run_id_last"].dropna()))
+    # Only a recorded run has a known file list; for any other, files cannot be compared.
+    recorded = schema.pipeline_run
+    known = connection.execute(sa.select(recorded.c.run_id).where(recorded.c.run_id.in_(runs)))
+    earlier: dict[str, list[dict[str, Any]]] = {run: [] for run in known.scalars()}
     table = schema.pipeline_run_file
-    earlier: dict[str, list[dict[str, Any]]] = {run: [] for run in runs}
-    if runs:
+    if earlier:
         query = sa.select(table.c.run_id, table.c.dataset, table.c.file, table.c.sha256).where(
-            table.c.run_id.in_(runs)
+            table.c.run_id.in_(sorted(earlier))
         )
         for found in connection.execute(query):
             earlier[found.run_id].append(dict(found._mapping))
@@ -620,8 +623,8 @@ def _reasons(
             change_reason(
                 previous=previous,
                 definition_version=_text(row["definition_version"]),
-                changed_files=file_changes(earlier.get(previous.run_id, []), current, datasets)
-                if previous is not None
+                changed_files=file_changes(earlier[previous.run_id], current, datasets)
+                if previous is not None and previous.run_id in earlier
                 else [],
                 reopen_reason=context.reopen_reason,
                 datasets=datasets,
