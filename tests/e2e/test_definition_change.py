@@ -253,3 +253,20 @@ def test_explain_an_unknown_measure_or_period_is_a_usage_error(changed):
     empty = CliRunner().invoke(_cli(), ["explain", "--measure", "nps", "--period", "2024-06", *url])
     assert empty.exit_code == 2
     assert "published periods: 2025-01, 2025-02" in empty.output
+
+
+def test_trust_definitions_lists_each_version(changed):
+    from bsc_pipeline.trust.cli import app
+
+    url = ["--warehouse-url", changed["settings"].warehouse_url]
+    text = CliRunner().invoke(app, ["definitions", "--measure", "nps", *url])
+    assert text.exit_code == 0, text.output
+    states = [line.split()[2] for line in text.output.splitlines()]
+    assert states == ["old", "current"]
+    assert text.output.splitlines()[1].endswith(NEW_NPS)
+    retired = CliRunner().invoke(
+        app, ["definitions", "--measure", "gross_margin_pct", "--format", "json", *url]
+    )
+    assert [r["retired"] for r in json.loads(retired.output)] == [1]
+    unknown = CliRunner().invoke(app, ["definitions", "--measure", "nope", *url])
+    assert unknown.exit_code == 2
