@@ -179,3 +179,22 @@ def test_files_of_the_measures_datasets_only_are_compared(engine, publish_args, 
             f"input files changed: crm/accounts.csv added (sha256 {'cd' * 6})",
         )
     ]
+
+
+def test_explain_reads_the_same_on_every_backend(engine, publish_args, spec):
+    from bsc_pipeline.trust.explain import ExplainError, explain_value, render_json
+
+    publish_month(engine, "2025-02", **publish_args("2025-02", VALUES))
+    publish_month(engine, "2025-02", **publish_args("2025-02", {**VALUES, "revenue": 80.0}))
+    explained = explain_value(engine, "revenue", "2025-02")
+    assert explained["value"]["value"] == 80.0
+    assert explained["definition"]["definition_version"] == (
+        measure_definitions(spec)["revenue"].version
+    )
+    assert explained["datasets"] == ["gl_lines"]
+    assert [(f["file"], f["size"]) for f in explained["files"]] == [("finance/gl_2025-02.csv", 123)]
+    assert [p["reason"] for p in explained["publications"]] == ["first_publication", "restatement"]
+    assert explained["publications"][1]["reason_detail"]["causes"] == ["restatement"]
+    assert '"measure_id": "revenue"' in render_json(explained)
+    with pytest.raises(ExplainError, match="no published quarter value of revenue"):
+        explain_value(engine, "revenue", "FY2024-Q1", "quarter")
