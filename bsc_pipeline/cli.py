@@ -34,16 +34,25 @@ def _mount_sub_apps() -> None:
     from bsc_pipeline.sources.cli import app as sources_app
     from bsc_pipeline.sources.demo_data import demo_data
     from bsc_pipeline.spec.cli import app as spec_app
+    from bsc_pipeline.trust.cli import app as trust_app
+    from bsc_pipeline.trust.cli import explain_command, spec_diff_command
     from bsc_pipeline.warehouse.cli import export_command, period_app, warehouse_app
 
     app.add_typer(sources_app, name="sources", help="Check the landing zone against the contracts.")
+    spec_app.command("diff")(spec_diff_command)
     app.add_typer(
-        spec_app, name="spec", help="Validate the scorecard spec; export its JSON Schema."
+        spec_app,
+        name="spec",
+        help="Validate the scorecard spec; export its JSON Schema; diff two specs.",
     )
     app.add_typer(dq_app, name="dq", help="Quality-gate results kept in the warehouse.")
     app.add_typer(period_app, name="period", help="Close or reopen a published month.")
     app.add_typer(warehouse_app, name="warehouse", help="Warehouse administration: roles.")
     app.add_typer(alerts_app, name="alerts", help="List, deliver and test alerts.")
+    app.add_typer(trust_app, name="trust", help="Definition versions of the published measures.")
+    app.command("explain", help="Explain one published value: definition, inputs, history.")(
+        explain_command
+    )
     app.command("export", help="Export a period of the scorecard (CSV, Parquet, XLSX).")(
         export_command
     )

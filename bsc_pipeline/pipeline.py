@@ -197,6 +197,19 @@ class Pipeline:
             restatement_reason=restatement_reason,
             link_health=self._link_health(month, scored),
             started_at=started_at,
+            definitions=self.definitions,
+        )
+
+    @cached_property
+    def definitions(self) -> dict[str, Any]:
+        """Each measure's resolved definition and version, with the spec file's git commit."""
+        from bsc_pipeline.spec.loader import resolve_targets_file
+        from bsc_pipeline.trust.definitions import measure_definitions
+
+        return measure_definitions(
+            self.spec,
+            spec_path=self.settings.spec_path,
+            targets_file=resolve_targets_file(self.settings.spec_path, self.spec),
         )
 
     def _present(self, backfill_through: str | None, today: date | None) -> Any:

@@ -214,8 +214,8 @@ def build_scorecard_assets(
         pool=PUBLISH_POOL,
         description=(
             "The month published to the warehouse in one transaction: facts, value history "
-            "(first publication or restatement), run lineage, gate results, quarantine and the "
-            "alert outbox. Read it through the view v_scorecard_monthly."
+            "(each change with its reason and definition version), run lineage, gate results, "
+            "quarantine and the alert outbox. Read it through the view v_scorecard_monthly."
         ),
     )
     def published_scorecard(

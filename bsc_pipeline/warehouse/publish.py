@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +22,18 @@ from sqlalchemy.engine import Engine
 
 from bsc_pipeline.periods import Month
 from bsc_pipeline.spec.models import Spec
+from bsc_pipeline.trust.definitions import (
+    MeasureDefinition,
+    formula_text,
+    measure_definitions,
+)
+from bsc_pipeline.trust.reasons import (
+    FIRST_PUBLICATION,
+    ChangeReason,
+    PreviousPublication,
+    change_reason,
+    file_changes,
+)
 from bsc_pipeline.warehouse import schema
 from bsc_pipeline.warehouse.dimensions import sync_dimensions
 from bsc_pipeline.warehouse.engine import WRITE_OPTION
@@ -57,8 +69,10 @@ HELD_KEEPS = (
     "variance",
     "variance_pct",
     "trend",
+    "definition_version",
 )
-"""Figures a held row takes from the row already published (design: previous values stay).
+"""Figures a held row takes from the row already published (design: previous values stay),
+with the definition version they were computed under.
 
 Not the score: a held measure does not count in roll-ups, so its stored score stays as scored.
 """
@@ -130,11 +144,18 @@ def publish_month(
     restatement_reason: str | None = None,
     started_at: datetime | None = None,
     link_health: pd.DataFrame | None = None,
+    definitions: Mapping[str, MeasureDefinition] | None = None,
+    released_holds: Collection[str] = (),
 ) -> PublishOutcome:
     """Publish the scored month, its run record, gate results and alert outbox atomically.
 
     `link_health` (the `link_health` frame of `bsc_pipeline.scoring`, with or without
     `as_of_month`) replaces the month's link-health rows; None leaves them as they are.
+    `definitions` (default: computed from `spec`, without git commit or targets file) gives
+    each measure's definition version, stored with every value; `released_holds` names the
+    datasets a person released for the month (reason `hold_released`). Every history row gets
+    its reason from `bsc_pipeline.trust.reasons.change_reason`. Rows of measures no longer in
+    the spec (retired) are kept, never deleted.
 
     Raises `PeriodClosedError` for a closed month and `PublishInputError` for frames that do not
     fit (missing columns, rows of another month, duplicate keys, ids unknown to the spec).
@@ -143,6 +164,12 @@ def publish_month(
     fact_rows = _measure_rows(measures, month)
     rollup_rows = _rollup_rows(rollups, month)
     health_rows = None if link_health is None else _link_health_rows(link_health, month)
+    definitions = definitions or measure_definitions(spec)
+    fact_rows = fact_rows.assign(
+        definition_version=fact_rows["measure_id"]
+        .map({k: d.version for k, d in definitions.items()})
+        .astype("string")
+    )
     now = datetime.now(UTC)
 
     connection = engine.connect().execution_options(**{WRITE_OPTION: True})
@@ -153,8 +180,18 @@ def publish_month(
         reason = restatement_reason or reopen_reason
 
         fact_rows = _keep_figures_of_held(connection, month, fact_rows)
-        measure_change, history = _replace_measures(connection, month, fact_rows, run_id, now)
-        first, restated = _append_history(connection, history, run_id, now, reason)
+        measure_change, history = _replace_measures(
+            connection, month, fact_rows, run_id, now, {m.id for m in spec.measures}
+        )
+        context = _ReasonContext(
+            files=files,
+            definitions=definitions,
+            reopen_reason=reopen_reason,
+            given_reason=restatement_reason,
+            released_holds=frozenset(released_holds),
+        )
+        first, restated = _append_history(connection, history, run_id, now, context)
+        _record_definitions(connection, definitions, month, run_id, now)
         rollup_change = _replace_rollups(connection, month, rollup_rows, run_id, now)
         health_change = TableChange()
         if health_rows is not None:
@@ -417,15 +454,20 @@ def _replace_rows(
     new: pd.DataFrame,
     run_id: str,
     now: datetime,
+    scope: sa.ColumnElement[bool] | None = None,
 ) -> tuple[TableChange, pd.DataFrame]:
-    """Make the month's rows of `table` equal `new`, touching only rows that differ.
+    """Make the month's rows of `table` (within `scope`, when given) equal `new`, touching only
+    rows that differ.
 
     Returns the change counts and the rows written (new or changed), for history.
     """
     content = [c for c in new.columns if c not in key]
+    where = table.c.as_of_month == month
     old = read_table(
         connection,
-        sa.select(*(table.c[c] for c in new.columns)).where(table.c.as_of_month == month),
+        sa.select(*(table.c[c] for c in new.columns)).where(
+            where if scope is None else sa.and_(where, scope)
+        ),
         table,
     )
     merged = old.merge(new, on=list(key), how="outer", suffixes=("_old", ""), indicator=True)
@@ -456,10 +498,18 @@ def _plain(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _replace_measures(
-    connection: sa.Connection, month: str, facts: pd.DataFrame, run_id: str, now: datetime
+    connection: sa.Connection,
+    month: str,
+    facts: pd.DataFrame,
+    run_id: str,
+    now: datetime,
+    spec_ids: Collection[str],
 ) -> tuple[TableChange, pd.DataFrame]:
+    """Rows of a retired measure (one no longer in the spec) are kept, never deleted."""
+    table = schema.fact_measure_period
+    in_spec = table.c.measure_id.in_(sorted(spec_ids))
     return _replace_rows(
-        connection, schema.fact_measure_period, schema.MEASURE_FACT_KEY, month, facts, run_id, now
+        connection, table, schema.MEASURE_FACT_KEY, month, facts, run_id, now, in_spec
     )
 
 
@@ -477,28 +527,43 @@ def _replace_rollups(
     return total
 
 
+@dataclass(frozen=True)
+class _ReasonContext:
+    """What this publication knows about why values change (see `trust.reasons`)."""
+
+    files: Sequence[Mapping[str, Any]]
+    definitions: Mapping[str, MeasureDefinition]
+    reopen_reason: str | None
+    given_reason: str | None
+    released_holds: frozenset[str]
+
+
 def _append_history(
     connection: sa.Connection,
     written: pd.DataFrame,
     run_id: str,
     now: datetime,
-    restatement_reason: str | None,
+    context: _ReasonContext,
 ) -> tuple[int, int]:
-    """History rows for written facts whose value or status differs from the last one recorded."""
+    """History rows for written facts whose value or status differs from the last one recorded,
+    each with the reason it changed."""
     if written.empty:
         return 0, 0
     history = schema.measure_value_history
     key = list(schema.MEASURE_FACT_KEY)
     months = sorted(written["as_of_month"].unique())
+    previous_columns = ("run_id", "definition_version")
     stored = read_table(
         connection,
-        sa.select(history.c.history_id, *(history.c[c] for c in (*key, *HISTORY_COLUMNS))).where(
-            history.c.as_of_month.in_(months)
-        ),
+        sa.select(
+            history.c.history_id,
+            *(history.c[c] for c in (*key, *HISTORY_COLUMNS, *previous_columns)),
+        ).where(history.c.as_of_month.in_(months)),
         history,
     )
     latest = stored.sort_values("history_id").drop_duplicates(key, keep="last")
-    merged = written[[*key, *HISTORY_COLUMNS]].merge(
+    latest = latest.rename(columns={c: f"{c}_last" for c in previous_columns})
+    merged = written[[*key, *HISTORY_COLUMNS, "definition_version"]].merge(
         latest, on=key, how="left", suffixes=("", "_last"), indicator=True
     )
     first = merged["_merge"] == "left_only"
@@ -511,17 +576,98 @@ def _append_history(
     chosen = merged.loc[first | restated].reset_index(drop=True)
     if chosen.empty:
         return 0, 0
-    is_first = chosen["_merge"] == "left_only"
-    rows = chosen[[*key, *HISTORY_COLUMNS]].assign(
-        reason=is_first.map({True: "first_publication", False: "restatement"}).astype("string"),
-        restatement_reason=pd.Series(restatement_reason, index=chosen.index, dtype="string").mask(
-            is_first
+    reasons = _reasons(connection, chosen, context)
+    rows = chosen[[*key, *HISTORY_COLUMNS, "definition_version"]].assign(
+        reason=pd.Series([r.code for r in reasons], dtype="string"),
+        restatement_reason=pd.Series([r.text for r in reasons], dtype="string"),
+        reason_detail=pd.Series(
+            [None if r.code == FIRST_PUBLICATION else jsonable(r.detail) for r in reasons],
+            dtype=object,
         ),
         run_id=run_id,
         published_at=pd.Timestamp(now),
     )
     connection.execute(sa.insert(history), records(rows, history))
     return int(first.sum()), int(restated.sum())
+
+
+def _reasons(
+    connection: sa.Connection, chosen: pd.DataFrame, context: _ReasonContext
+) -> list[ChangeReason]:
+    """`change_reason` for each chosen history row; earlier runs' files are read once each."""
+    runs = sorted(set(chosen["run_id_last"].dropna()))
+    # Only a recorded run has a known file list; for any other, files cannot be compared.
+    recorded = schema.pipeline_run
+    known = connection.execute(sa.select(recorded.c.run_id).where(recorded.c.run_id.in_(runs)))
+    earlier: dict[str, list[dict[str, Any]]] = {run: [] for run in known.scalars()}
+    table = schema.pipeline_run_file
+    if earlier:
+        query = sa.select(table.c.run_id, table.c.dataset, table.c.file, table.c.sha256).where(
+            table.c.run_id.in_(sorted(earlier))
+        )
+        for found in connection.execute(query):
+            earlier[found.run_id].append(dict(found._mapping))
+    current = [{k: str(f[k]) for k in ("dataset", "file", "sha256")} for f in context.files]
+    reasons = []
+    for row in chosen.to_dict("records"):
+        definition = context.definitions.get(row["measure_id"])
+        datasets = definition.datasets if definition is not None else ()
+        previous = None
+        if row["_merge"] == "both":
+            previous = PreviousPublication(
+                run_id=str(row["run_id_last"]),
+                definition_version=_text(row["definition_version_last"]),
+                data_state=str(row["data_state_last"]),
+            )
+        reasons.append(
+            change_reason(
+                previous=previous,
+                definition_version=_text(row["definition_version"]),
+                changed_files=file_changes(earlier[previous.run_id], current, datasets)
+                if previous is not None and previous.run_id in earlier
+                else [],
+                reopen_reason=context.reopen_reason,
+                datasets=datasets,
+                released_holds=context.released_holds,
+                given_reason=context.given_reason,
+            )
+        )
+    return reasons
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or pd.isna(value) else str(value)
+
+
+def _record_definitions(
+    connection: sa.Connection,
+    definitions: Mapping[str, MeasureDefinition],
+    month: str,
+    run_id: str,
+    now: datetime,
+) -> None:
+    """Record each definition version the first time a value is published under it."""
+    table = schema.measure_definition
+    known = {
+        (row.measure_id, row.definition_version)
+        for row in connection.execute(sa.select(table.c.measure_id, table.c.definition_version))
+    }
+    fresh = [
+        {
+            "measure_id": d.measure_id,
+            "definition_version": d.version,
+            "spec_commit": d.spec_commit,
+            "definition": d.definition,
+            "formula": formula_text(d.definition),
+            "first_as_of_month": month,
+            "first_run_id": run_id,
+            "first_published_at": now,
+        }
+        for d in definitions.values()
+        if (d.measure_id, d.version) not in known
+    ]
+    if fresh:
+        connection.execute(sa.insert(table), fresh)
 
 
 def _upsert_run(

@@ -29,6 +29,7 @@ VIEWS = (
     "v_rollup_period_as_of",
     "v_strategy_map_health",
     "v_strategy_map_health_as_of",
+    "v_measure_definition_history",
 )
 
 _READING_VIEWS: dict[str, str] = {

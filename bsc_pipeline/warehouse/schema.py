@@ -65,6 +65,11 @@ def _num(name: str) -> sa.Column[float]:
     return sa.Column(name, sa.Double(), nullable=True)
 
 
+def _version() -> sa.Column[str]:
+    """The measure's definition version (`bsc_pipeline.trust.definitions`); NULL: unknown."""
+    return sa.Column("definition_version", sa.String(64))
+
+
 def _published() -> list[sa.Column[Any]]:
     return [
         sa.Column("run_id", sa.String(64), nullable=False),
@@ -190,6 +195,7 @@ fact_measure_period = sa.Table(
     sa.Column("trend", sa.String(8)),
     sa.Column("balance_flag", sa.Text()),
     sa.Column("is_official", sa.Boolean(), nullable=False),
+    _version(),
     *_published(),
     sa.ForeignKeyConstraint(["measure_id"], ["dim_measure.measure_id"]),
     sa.Index(None, "as_of_month"),
@@ -292,10 +298,28 @@ measure_value_history = sa.Table(
     sa.Column("data_state", sa.String(16), nullable=False),
     sa.Column("reason", sa.String(32), nullable=False),
     sa.Column("restatement_reason", sa.Text()),
+    _version(),
+    sa.Column("reason_detail", sa.JSON()),
     *_published(),
     sa.ForeignKeyConstraint(["measure_id"], ["dim_measure.measure_id"]),
     sa.Index("ix_measure_value_history_key", "measure_id", "period_type", "period", "as_of_month"),
     sa.Index(None, "as_of_month"),
+)
+
+# One row per measure and definition version, written the first time a value is published
+# under it; never deleted, so a retired measure's definitions stay readable.
+measure_definition = sa.Table(
+    "measure_definition",
+    metadata,
+    _id("measure_id", primary_key=True),
+    sa.Column("definition_version", sa.String(64), primary_key=True),
+    sa.Column("spec_commit", sa.String(40)),
+    sa.Column("definition", sa.JSON(), nullable=False),
+    sa.Column("formula", sa.Text(), nullable=False),
+    _month("first_as_of_month", nullable=False),
+    sa.Column("first_run_id", sa.String(64), nullable=False),
+    sa.Column("first_published_at", UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(["measure_id"], ["dim_measure.measure_id"]),
 )
 
 pipeline_run = sa.Table(
