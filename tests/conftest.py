@@ -11,6 +11,7 @@ import pytest
 from bsc_pipeline.settings import PROJECT_ROOT, Settings
 
 TINY_COMPANY = PROJECT_ROOT / "tests" / "e2e" / "tiny_company"
+POSTGRES_ENV = "BSC_TEST_POSTGRES_URL"
 
 
 def _tiny_settings(work: Path) -> Settings:
@@ -54,7 +55,33 @@ def defs_factory(tiny_settings: Settings) -> Callable[..., object]:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """The PostgreSQL server tests may use; skipped with the reason when none is configured."""
-    url = os.environ.get("BSC_TEST_POSTGRES_URL")
+    url = os.environ.get(POSTGRES_ENV)
     if not url:
-        pytest.skip("BSC_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped")
+        pytest.skip(f"{POSTGRES_ENV} is not set: PostgreSQL tests skipped")
     yield url
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    where = "on" if os.environ.get(POSTGRES_ENV) else f"skipped ({POSTGRES_ENV} is not set)"
+    return f"PostgreSQL tests: {where}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say at the end, where it is read, that the production backend went untested."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if "postgres" in getattr(report, "keywords", {}) or POSTGRES_ENV in str(report.longrepr)
+    ]
+    if not skipped:
+        return
+    terminalreporter.section("PostgreSQL NOT TESTED", sep="!", red=True, bold=True)
+    terminalreporter.write_line(
+        f"{len(skipped)} PostgreSQL tests were skipped: {POSTGRES_ENV} is not set.",
+        red=True,
+        bold=True,
+    )
+    terminalreporter.write_line(
+        f"Run them with {POSTGRES_ENV}=postgresql+psycopg://postgres@127.0.0.1:5432/test make test,"
+        " or .ci/run (it starts the local PostgreSQL and sets the URL, as CI does)."
+    )
