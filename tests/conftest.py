@@ -76,8 +76,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if not skipped:
         return
     terminalreporter.section("PostgreSQL NOT TESTED", sep="!", red=True, bold=True)
+    tests = (
+        "1 PostgreSQL test was" if len(skipped) == 1 else f"{len(skipped)} PostgreSQL tests were"
+    )
     terminalreporter.write_line(
-        f"{len(skipped)} PostgreSQL tests were skipped: {POSTGRES_ENV} is not set.",
+        f"{tests} skipped: {POSTGRES_ENV} is not set.",
         red=True,
         bold=True,
     )

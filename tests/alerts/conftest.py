@@ -29,6 +29,11 @@ from bsc_pipeline.alerts.channels import EmailChannel, SlackChannel, SmtpConfig,
 from bsc_pipeline.spec.models import Spec
 from bsc_pipeline.warehouse.schema import metadata
 
+HANG_BOUND = 600.0
+"""Seconds that only bound a hang (a server start, a stalled request): a busy machine is slow."""
+HTTP_TIMEOUT = 60.0
+"""The channels' time-out towards the local receivers: generous, a busy machine is slow."""
+
 SMTP_USER, SMTP_PASSWORD = "alerts", "s3cret-smtp-pass"
 
 
@@ -78,7 +83,8 @@ class SmtpServer:
     ca_file: Path
 
     def config(self, **kw: Any) -> SmtpConfig:
-        return SmtpConfig(host="127.0.0.1", port=self.port, sender="bsc@example.test", **kw)
+        options: dict[str, Any] = {"timeout": HTTP_TIMEOUT, **kw}
+        return SmtpConfig(host="127.0.0.1", port=self.port, sender="bsc@example.test", **options)
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:
@@ -131,8 +137,9 @@ def _smtp_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpServ
         tls_context=server_tls,
         require_starttls=True,
         authenticator=_authenticator(mailbox),
+        ready_timeout=HANG_BOUND,
     )
-    plain = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    plain = Controller(mailbox, hostname="127.0.0.1", port=_free_port(), ready_timeout=HANG_BOUND)
     authed = Controller(
         mailbox,
         hostname="127.0.0.1",
@@ -140,6 +147,7 @@ def _smtp_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpServ
         authenticator=_authenticator(mailbox),
         auth_require_tls=False,
         auth_required=True,
+        ready_timeout=HANG_BOUND,
     )
     for controller in (plain, authed, tls):
         controller.start()
@@ -164,10 +172,6 @@ class Request:
 
 STALL = -1
 """A scripted status that never answers: the client's own time-out ends the request."""
-HANG_BOUND = 600.0
-"""Seconds a stalled request is held at most: only bounds a client that never times out."""
-HTTP_TIMEOUT = 60.0
-"""The channels' time-out towards the local receivers: generous, a busy machine is slow."""
 
 
 @dataclass
