@@ -158,18 +158,23 @@ def measure_micro(repeat: int = 3, gl_lines: int = GL_LINES) -> list[MicroFigure
         return [gl_read(work, repeat, gl_lines), power_tower(repeat), alias_bomb(work, repeat)]
 
 
+def _ms(seconds: float) -> str:
+    milliseconds = seconds * 1000
+    return f"{milliseconds:,.1f}" if milliseconds >= 1 else f"{milliseconds:.3f}"
+
+
 def micro_table(figures: list[MicroFigure]) -> Table:
     table = Table(title="Micro figures (quickest of the repeats; limit: a former test's limit)")
-    for column in ("operation", "s", "baseline", "baseline s", "× baseline", "limit s"):
+    for column in ("operation", "ms", "baseline", "baseline ms", "× baseline", "limit ms"):
         table.add_column(column, justify="left" if column in ("operation", "baseline") else "right")
     for figure in figures:
         table.add_row(
             figure.name,
-            f"{figure.seconds:.4f}",
+            _ms(figure.seconds),
             figure.baseline,
-            f"{figure.baseline_seconds:.4f}",
+            _ms(figure.baseline_seconds),
             f"{figure.ratio:.1f}",
-            f"{figure.limit:g}",
+            _ms(figure.limit),
         )
     return table
 
