@@ -7,11 +7,20 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from bsc_pipeline.settings import PROJECT_ROOT, Settings
 
 TINY_COMPANY = PROJECT_ROOT / "tests" / "e2e" / "tiny_company"
 POSTGRES_ENV = "BSC_TEST_POSTGRES_URL"
+
+# Property tests judge examples, not speed: no per-example deadline, no "too slow" health check
+# (both fail on a busy machine). A test's own @settings keeps these unless it sets them itself.
+hypothesis_settings.register_profile(
+    "busy_machine", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("busy_machine")
 
 
 def _tiny_settings(work: Path) -> Settings:
