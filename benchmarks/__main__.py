@@ -2,7 +2,9 @@
 
 The default run (a few minutes, data cached after the first) measures start-up, the tiny demo
 month and a month of 1/16 of the large month's rows. Flags add the large month, the growth series
-and the twelve-month backfill. Exit status 2 when DuckDB and the pipeline disagree on a value.
+and the twelve-month backfill. `--micro` alone times three single operations (reading 1M GL lines,
+refusing a power tower and a YAML alias bomb) against baselines (under a minute, no data cache).
+Exit status 2 when DuckDB and the pipeline disagree on a value.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -19,8 +22,9 @@ from rich.console import Console
 from benchmarks.backfill import Backfill, run_backfill
 from benchmarks.experiments import EXPERIMENTS
 from benchmarks.growth import fitted_per_million, growth_steps
+from benchmarks.micro import measure_micro, micro_table, write_micro_json
 from benchmarks.month import MonthResult, bench_month
-from benchmarks.report import Report, print_report, targets, write_json
+from benchmarks.report import RESULTS_DIR, Report, print_report, targets, write_json
 from benchmarks.stages import warm_up
 from benchmarks.startup import measure_startup
 from benchmarks.workload import (
@@ -46,6 +50,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--growth", action="store_true", help="1/16, 1/4 and all of the large")
     parser.add_argument("--backfill", action="store_true", help="12 months, 1 and 2 processes")
     parser.add_argument("--all", action="store_true", help="--large --growth --backfill")
+    parser.add_argument(
+        "--micro",
+        action="store_true",
+        help="only the micro figures: 1M GL lines read, formula and alias-bomb refusals",
+    )
     parser.add_argument(
         "--large-scale", type=float, default=None, help="generator scale of the large month"
     )
@@ -89,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def note(text: str) -> None:
         console.print(f"[dim]{time.perf_counter() - started:7.1f}s[/] {text}")
+
+    if args.micro:
+        return run_micro(console, args.repeat, args.out or RESULTS_DIR, note)
 
     note(f"cache {cache}")
     scale = args.large_scale or scale_for(
@@ -172,6 +184,18 @@ def main(argv: list[str] | None = None) -> int:
             "[red]DuckDB and the pipeline disagree: the comparison is not like for like[/]"
         )
         return 2
+    return 0
+
+
+def run_micro(console: Console, repeat: int, out: Path, note: Callable[[str], None]) -> int:
+    """`--micro`: the micro figures, printed and written as JSON."""
+    load_before = os.getloadavg()[0]
+    note(f"micro figures, quickest of {repeat}")
+    figures = measure_micro(repeat)
+    load = [load_before, os.getloadavg()[0]]
+    console.print(micro_table(figures))
+    console.print(f"load average: {' → '.join(f'{v:.1f}' for v in load)} on {os.cpu_count()} CPUs")
+    note(f"JSON written to {write_micro_json(figures, load, out)}")
     return 0
 
 

@@ -7,10 +7,20 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from bsc_pipeline.settings import PROJECT_ROOT, Settings
 
 TINY_COMPANY = PROJECT_ROOT / "tests" / "e2e" / "tiny_company"
+POSTGRES_ENV = "BSC_TEST_POSTGRES_URL"
+
+# Property tests judge examples, not speed: no per-example deadline, no "too slow" health check
+# (both fail on a busy machine). A test's own @settings keeps these unless it sets them itself.
+hypothesis_settings.register_profile(
+    "busy_machine", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("busy_machine")
 
 
 def _tiny_settings(work: Path) -> Settings:
@@ -54,7 +64,36 @@ def defs_factory(tiny_settings: Settings) -> Callable[..., object]:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """The PostgreSQL server tests may use; skipped with the reason when none is configured."""
-    url = os.environ.get("BSC_TEST_POSTGRES_URL")
+    url = os.environ.get(POSTGRES_ENV)
     if not url:
-        pytest.skip("BSC_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped")
+        pytest.skip(f"{POSTGRES_ENV} is not set: PostgreSQL tests skipped")
     yield url
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    where = "on" if os.environ.get(POSTGRES_ENV) else f"skipped ({POSTGRES_ENV} is not set)"
+    return f"PostgreSQL tests: {where}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say at the end, where it is read, that the production backend went untested."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if "postgres" in getattr(report, "keywords", {}) or POSTGRES_ENV in str(report.longrepr)
+    ]
+    if not skipped:
+        return
+    terminalreporter.section("PostgreSQL NOT TESTED", sep="!", red=True, bold=True)
+    tests = (
+        "1 PostgreSQL test was" if len(skipped) == 1 else f"{len(skipped)} PostgreSQL tests were"
+    )
+    terminalreporter.write_line(
+        f"{tests} skipped: {POSTGRES_ENV} is not set.",
+        red=True,
+        bold=True,
+    )
+    terminalreporter.write_line(
+        f"Run them with {POSTGRES_ENV}=postgresql+psycopg://postgres@127.0.0.1:5432/test make test,"
+        " or .ci/run (it starts the local PostgreSQL and sets the URL, as CI does)."
+    )

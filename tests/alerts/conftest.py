@@ -10,7 +10,6 @@ import shutil
 import socket
 import ssl
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,6 +28,11 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from bsc_pipeline.alerts.channels import EmailChannel, SlackChannel, SmtpConfig, WebhookChannel
 from bsc_pipeline.spec.models import Spec
 from bsc_pipeline.warehouse.schema import metadata
+
+HANG_BOUND = 600.0
+"""Seconds that only bound a hang (a server start, a stalled request): a busy machine is slow."""
+HTTP_TIMEOUT = 60.0
+"""The channels' time-out towards the local receivers: generous, a busy machine is slow."""
 
 SMTP_USER, SMTP_PASSWORD = "alerts", "s3cret-smtp-pass"
 
@@ -79,7 +83,8 @@ class SmtpServer:
     ca_file: Path
 
     def config(self, **kw: Any) -> SmtpConfig:
-        return SmtpConfig(host="127.0.0.1", port=self.port, sender="bsc@example.test", **kw)
+        options: dict[str, Any] = {"timeout": HTTP_TIMEOUT, **kw}
+        return SmtpConfig(host="127.0.0.1", port=self.port, sender="bsc@example.test", **options)
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:
@@ -132,8 +137,9 @@ def _smtp_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpServ
         tls_context=server_tls,
         require_starttls=True,
         authenticator=_authenticator(mailbox),
+        ready_timeout=HANG_BOUND,
     )
-    plain = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    plain = Controller(mailbox, hostname="127.0.0.1", port=_free_port(), ready_timeout=HANG_BOUND)
     authed = Controller(
         mailbox,
         hostname="127.0.0.1",
@@ -141,6 +147,7 @@ def _smtp_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpServ
         authenticator=_authenticator(mailbox),
         auth_require_tls=False,
         auth_required=True,
+        ready_timeout=HANG_BOUND,
     )
     for controller in (plain, authed, tls):
         controller.start()
@@ -164,7 +171,7 @@ class Request:
 
 
 STALL = -1
-"""A scripted status that answers only after the client has timed out."""
+"""A scripted status that never answers: the client's own time-out ends the request."""
 
 
 @dataclass
@@ -192,8 +199,12 @@ def _handler(web: Web) -> type[BaseHTTPRequestHandler]:
             queue = web.script.get(self.path, [])
             status = queue.pop(0) if queue else 200
             if status == STALL:
-                time.sleep(1.0)  # longer than the client's timeout
-                status = 200
+                # No answer until the client has given up and closed the connection.
+                self.close_connection = True
+                self.connection.settimeout(HANG_BOUND)
+                with contextlib.suppress(OSError):
+                    self.connection.recv(1)
+                return
             try:
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
@@ -341,7 +352,7 @@ def engine(tmp_path: Path, _empty_warehouse: Path) -> Iterator[sa.Engine]:
 
 @pytest.fixture
 def channels(smtp: SmtpServer) -> list[Any]:
-    return [EmailChannel(smtp.config()), SlackChannel(), WebhookChannel(timeout=2.0)]
+    return [EmailChannel(smtp.config()), SlackChannel(), WebhookChannel(timeout=HTTP_TIMEOUT)]
 
 
 def _row(

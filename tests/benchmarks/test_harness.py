@@ -6,6 +6,7 @@ import json
 import math
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from rich.console import Console
 from benchmarks.floor import files_read
 from benchmarks.growth import fitted_per_million, growth_steps
 from benchmarks.measure import Measured, TreeMemory, in_child
+from benchmarks.micro import measure_micro, micro_table, write_micro_json
 from benchmarks.month import MonthResult, bench_month
 from benchmarks.report import Report, print_report, targets, write_json
 from benchmarks.stages import STAGES, MonthStages, StageFigure
@@ -22,6 +24,8 @@ from bsc_pipeline.settings import PROJECT_ROOT
 from bsc_pipeline.sources import load_contracts
 
 MONTH = "2026-06"
+HANG_BOUND = 600
+"""Seconds that only bound a hang: a busy machine is slow, never this slow."""
 
 
 def _month(name: str, rows: int, seconds: float, floor: float) -> MonthResult:
@@ -78,11 +82,38 @@ def test_child_reports_errors_and_peak(tmp_path: Path) -> None:
 
 
 def test_tree_memory_counts_grandchildren() -> None:
-    code = "import time; block = bytearray(150 * 2**20); time.sleep(1.0)"
+    # The grandchild holds its block until its stdin closes, which happens once the sampler
+    # has seen the block (or, if it never does, after a bound that only stops a hang).
+    code = "import sys; block = bytearray(150 * 2**20); sys.stdin.read()"
     with TreeMemory(interval=0.05) as memory:
-        subprocess.run(["sh", "-c", f'"{sys.executable}" -c "{code}"'], check=True)
-    assert memory.peak_process_mib > 150
+        shell = subprocess.Popen(
+            ["sh", "-c", f'"{sys.executable}" -c "{code}"'], stdin=subprocess.PIPE
+        )
+        try:
+            deadline = time.monotonic() + HANG_BOUND
+            while memory.peak_process_mib <= 150 and time.monotonic() < deadline:
+                if shell.poll() is not None:
+                    pytest.fail(f"the grandchild exited early with {shell.returncode}")
+                time.sleep(0.05)
+        finally:
+            assert shell.stdin is not None
+            shell.stdin.close()
+            assert shell.wait(timeout=HANG_BOUND) == 0
+    assert memory.peak_process_mib > 150, f"not seen in {HANG_BOUND} s: {memory.peak_process_mib}"
     assert memory.peak_total_mib >= memory.peak_process_mib
+
+
+def test_micro_figures_time_the_operation_and_its_baseline(tmp_path: Path) -> None:
+    figures = measure_micro(repeat=1, gl_lines=1_000)
+    assert [f.limit for f in figures] == [10.0, 0.5, 5.0]
+    assert "1,000 GL lines" in figures[0].name
+    for figure in figures:
+        assert 0 < figure.seconds < math.inf and 0 < figure.baseline_seconds < math.inf
+    path = write_micro_json(figures, [1.0, 1.5], tmp_path)
+    written = json.loads(path.read_text())
+    assert [f["name"] for f in written["figures"]] == [f.name for f in figures]
+    assert written["figures"][1]["ratio"] == pytest.approx(figures[1].ratio)
+    Console(record=True, width=200).print(micro_table(figures))
 
 
 def _fails() -> None:

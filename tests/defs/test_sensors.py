@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
-import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import dagster as dg
 import pytest
 import sqlalchemy as sa
 from dagster._core.definitions.sensor_definition import SensorExecutionData
 
-from bsc_pipeline.defs import build_definitions
+from bsc_pipeline.defs import build_definitions, sensors
 from bsc_pipeline.defs.sensors import FAILURE_SENSOR, LANDING_SENSOR, load_cursor
 from bsc_pipeline.settings import PROJECT_ROOT, Settings
 
@@ -151,33 +150,30 @@ def test_a_half_written_part_file_is_ignored_until_renamed(
 
 
 def test_a_file_still_growing_waits_for_the_next_tick(
-    evaluator: Evaluator, landing_settings: Settings
+    evaluator: Evaluator, landing_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     evaluator.tick()
     growing = landing_settings.landing_dir / "tickets" / "tickets_2025-04.csv"
     header = (landing_settings.landing_dir / "tickets" / "tickets_2025-02.csv").read_bytes()
     growing.write_bytes(header)
-    stop = threading.Event()
+    waits: list[float] = []
 
-    def keep_writing() -> None:
+    def written_to_while_settling(seconds: float) -> None:
+        # The sender is still writing: the file grows during the sensor's settle wait.
+        waits.append(seconds)
         with growing.open("ab") as handle:
-            while not stop.is_set():
-                handle.write(b"\n")
-                handle.flush()
-                time.sleep(SETTLE_SECONDS / 10)
+            handle.write(b"\n")
 
-    writer = threading.Thread(target=keep_writing)
-    writer.start()
-    try:
-        time.sleep(SETTLE_SECONDS / 5)
-        during = evaluator.tick()
-    finally:
-        stop.set()
-        writer.join()
+    monkeypatch.setattr(sensors, "time", SimpleNamespace(sleep=written_to_while_settling))
+    during = evaluator.tick()
+    assert waits == [SETTLE_SECONDS]
     assert not during.run_requests
     assert "tickets/tickets_2025-04.csv" in (during.skip_message or "")
     assert "tickets/tickets_2025-04.csv" not in load_cursor(evaluator.cursor)
+
+    monkeypatch.setattr(sensors, "time", SimpleNamespace(sleep=waits.append))  # writing done
     assert evaluator.months(evaluator.tick()) == ["2025-04"]
+    assert waits == [SETTLE_SECONDS, SETTLE_SECONDS]
 
 
 def test_the_same_bytes_resent_under_another_name_start_no_run(

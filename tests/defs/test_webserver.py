@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -22,9 +23,14 @@ from bsc_pipeline.defs.sensors import FAILURE_SENSOR, LANDING_SENSOR
 from bsc_pipeline.settings import PROJECT_ROOT
 
 TINY = PROJECT_ROOT / "tests" / "e2e" / "tiny_company"
-START_TIMEOUT = 45.0
+START_TIMEOUT = 300.0
+"""Seconds for the server to load the code location: only bounds a hang on a busy machine."""
+HTTP_TIMEOUT = 120.0
+STOP_TIMEOUT = 60.0
 
 pytestmark = pytest.mark.slow
+
+READY_QUERY = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
 
 QUERY = """
 {
@@ -51,14 +57,41 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return bytes(response.read())
+def _graphql(base: str, query: str) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"{base}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
+        return dict(json.loads(response.read()))
+
+
+def _loaded(base: str) -> bool:
+    """The server answers GraphQL and has finished loading definitions.py."""
+    try:
+        body = _graphql(base, READY_QUERY)
+    except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError):
+        return False
+    entries = ((body.get("data") or {}).get("workspaceOrError") or {}).get("locationEntries")
+    return bool(entries) and all(entry["loadStatus"] == "LOADED" for entry in entries)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server's whole process group (it starts a code server), then SIGKILL."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 @pytest.fixture(scope="module")
 def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The UI server on a free loopback port, with a throwaway DAGSTER_HOME; stopped after."""
+    """The UI server on a free loopback port, with a throwaway DAGSTER_HOME; always stopped."""
     work = tmp_path_factory.mktemp("webserver")
     home = work / "dagster_home"
     home.mkdir()
@@ -73,56 +106,43 @@ def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "BSC_WAREHOUSE_URL": f"sqlite:///{work / 'warehouse.db'}",
         "BSC_TIMEZONE": "Europe/Berlin",
     }
-    log = (work / "webserver.log").open("wb")
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("dagster-webserver")),
-            "-f",
-            str(PROJECT_ROOT / "definitions.py"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    log_path = work / "webserver.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("dagster-webserver")),
+                "-f",
+                str(PROJECT_ROOT / "definitions.py"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                _get(f"{base}/server_info")
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    text = (work / "webserver.log").read_text(errors="replace")
-                    pytest.fail(f"dagster-webserver did not answer on {base}:\n{text[-3000:]}")
-                time.sleep(0.5)
+        while not _loaded(base):
+            if process.poll() is not None or time.monotonic() > deadline:
+                state = (
+                    "exited" if process.poll() is not None else f"not ready in {START_TIMEOUT} s"
+                )
+                text = log_path.read_text(errors="replace")
+                pytest.fail(f"dagster-webserver {state} on {base}:\n{text[-3000:]}")
+            time.sleep(0.5)
         yield base
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
-        log.close()
+        _stop(process)
 
 
 @pytest.fixture(scope="module")
 def answer(webserver: str) -> dict[str, Any]:
-    request = urllib.request.Request(
-        f"{webserver}/graphql",
-        data=json.dumps({"query": QUERY}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        body = json.loads(response.read())
+    body = _graphql(webserver, QUERY)
     assert "errors" not in body, body.get("errors")
     return dict(body["data"])
 

@@ -13,7 +13,7 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from bsc_pipeline.periods import Month, PeriodError
+from bsc_pipeline.periods import Month, PeriodError, month_range
 from bsc_pipeline.sources.demo_data import (
     DATASETS,
     INCREMENTAL_DATASETS,
@@ -91,12 +91,22 @@ def test_file_names_follow_the_demo_format(tmp_path: Path) -> None:
         ]
 
 
+def _files(demo: DemoSummary, dataset: str) -> list[Path]:
+    """The dataset's files, checked to be all the expected ones before a test loops over them."""
+    found = sorted((demo.out / dataset).glob("*.csv"))
+    months = month_range(Month.parse(demo.first_month), Month.parse(demo.last_month))
+    if dataset in SNAPSHOT_DATASETS:
+        months = months[-1:]
+    assert [p.name for p in found] == [f"{dataset}_{m}.csv" for m in months]
+    return found
+
+
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_header_is_the_contract_and_values_are_iso(
     demo: DemoSummary, read: ReadDataset, dataset: str
 ) -> None:
     contract = CONTRACTS[dataset]["columns"]
-    for path in sorted((demo.out / dataset).glob("*.csv")):
+    for path in _files(demo, dataset):
         text = path.read_bytes().decode("utf-8")
         assert text.splitlines()[0] == ",".join(contract)
     frame = read(demo.out, dataset)
@@ -119,7 +129,7 @@ def test_header_is_the_contract_and_values_are_iso(
 def test_period_files_hold_only_their_month(demo: DemoSummary) -> None:
     for dataset in PERIOD_DATASETS:
         column = CONTRACTS[dataset]["month_column"]
-        for path in (demo.out / dataset).glob("*.csv"):
+        for path in _files(demo, dataset):
             month = path.stem.rsplit("_", 1)[1]
             dates = pd.read_csv(path, usecols=[column])[column]
             assert dates.str.startswith(month).all(), path.name
@@ -160,7 +170,7 @@ def test_a_ticket_resolved_next_month_appears_again_with_its_new_state(
 def test_incremental_files_hold_rows_updated_in_their_month(
     demo: DemoSummary, dataset: str
 ) -> None:
-    for path in (demo.out / dataset).glob("*.csv"):
+    for path in _files(demo, dataset):
         month = path.stem.rsplit("_", 1)[1]
         updated = pd.read_csv(path, usecols=["updated_at"])["updated_at"]
         assert updated.str.startswith(month).all(), path.name

@@ -2,8 +2,9 @@
 
 The warehouse test: two real processes publish the same month of the tiny company through
 `Pipeline.publish`; the first holds its transaction open just before COMMIT until the second
-has started publishing and had time to get through. The second must wait (SQLite's write lock,
-PostgreSQL's per-month advisory lock) and then write over a complete first publication.
+has asked for the publish lock (on PostgreSQL: until the server shows it waiting). The second
+must wait (SQLite's write lock, PostgreSQL's per-month advisory lock), which the order of the
+events they record shows, and then write over a complete first publication.
 The Dagster test: while another run holds the `warehouse_publish` slot, a nightly run stages,
 measures and scores but does not start publishing until the slot is freed.
 """
@@ -32,8 +33,8 @@ from bsc_pipeline.settings import PROJECT_ROOT, Settings
 WORKER = Path(__file__).parent / "publish_worker.py"
 TINY = PROJECT_ROOT / "tests" / "e2e" / "tiny_company"
 MONTH = "2025-01"
-WAIT_SECONDS = 2.0
-"""How long the second publisher is given to get past the lock if the lock did not hold it."""
+HANG_BOUND = 600.0
+"""Seconds that only bound a hang: every wait here ends on an event, a busy machine is slow."""
 
 pytestmark = pytest.mark.slow
 
@@ -98,30 +99,80 @@ def _psycopg(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _start(settings: Settings, run_id: str, release: str, report: Path) -> subprocess.Popen[bytes]:
+def _start(
+    settings: Settings, run_id: str, release: str, report: Path, log: Path
+) -> subprocess.Popen[bytes]:
     payload = json.dumps({k: str(v) for k, v in asdict(settings).items()})
-    return subprocess.Popen(
-        [sys.executable, str(WORKER), payload, MONTH, run_id, release, str(report)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("wb") as sink:
+        return subprocess.Popen(
+            [sys.executable, str(WORKER), payload, MONTH, run_id, release, str(report)],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
 
 
-def _wait_for(path: Path, key: str, process: subprocess.Popen[bytes], timeout: float) -> dict:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if path.exists():
-            try:
-                report = json.loads(path.read_text())
-            except ValueError:
-                report = {}
-            if key in report:
-                return report
-        if process.poll() is not None and process.returncode != 0:
-            output = process.stdout.read().decode() if process.stdout else ""
-            pytest.fail(f"publisher exited with {process.returncode}:\n{output[-3000:]}")
+def _read(report: Path) -> dict[str, float]:
+    try:
+        return dict(json.loads(report.read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:] if log.exists() else ""
+
+
+def _wait_for(report: Path, key: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until the publisher reports `key`; fails at once if it exits first, or if it hangs."""
+    deadline = time.monotonic() + HANG_BOUND
+    while True:
+        exited = process.poll() is not None
+        seen = _read(report)
+        if key in seen:
+            return
+        if exited:
+            pytest.fail(
+                f"publisher exited with {process.returncode} before reporting {key!r} "
+                f"(it reported {sorted(seen)}):\n{_tail(log)}"
+            )
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"publisher did not report {key!r} within {HANG_BOUND:.0f} s "
+                f"(it reported {sorted(seen)}):\n{_tail(log)}"
+            )
         time.sleep(0.05)
-    pytest.fail(f"publisher did not report {key!r} within {timeout} s")
+
+
+def _wait_until_waiting_for_the_advisory_lock(url: str) -> None:
+    """PostgreSQL shows a session waiting for an advisory lock: the second publisher, queued."""
+    from bsc_pipeline.warehouse import make_engine
+
+    query = sa.text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    engine = make_engine(url)
+    try:
+        deadline = time.monotonic() + HANG_BOUND
+        while True:
+            with engine.connect() as connection:
+                if connection.execute(query).scalar():
+                    return
+            if time.monotonic() > deadline:
+                pytest.fail(f"no publisher waited for the advisory lock within {HANG_BOUND:.0f} s")
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
+
+
+def _finish(process: subprocess.Popen[bytes], name: str, log: Path) -> None:
+    try:
+        code = process.wait(timeout=HANG_BOUND)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        pytest.fail(f"the {name} publisher hung for {HANG_BOUND:.0f} s:\n{_tail(log)}")
+    assert code == 0, f"the {name} publisher exited with {code}:\n{_tail(log)}"
 
 
 def _double_revenue(lake: Path) -> None:
@@ -143,21 +194,31 @@ def _concurrent_publishers(scored_lake: Path, work: Path, url: str) -> None:
     first_settings = replace(_tiny(work, url), lake_dir=first_lake)
     second_settings = replace(_tiny(work, url), lake_dir=second_lake)
     first_report, second_report = work / "first.json", work / "second.json"
+    first_log, second_log = work / "first.log", work / "second.log"
 
     release = work / "release"
-    first = _start(first_settings, "run-first", str(release), first_report)
-    _wait_for(first_report, "holding", first, timeout=60)
-    second = _start(second_settings, "run-second", "-", second_report)
-    _wait_for(second_report, "started", second, timeout=60)
-    time.sleep(WAIT_SECONDS)
-    assert "finished" not in json.loads(second_report.read_text()), "published past the lock"
-    release.touch()
-    assert second.wait(timeout=90) == 0, second.stdout.read().decode() if second.stdout else ""
-    assert first.wait(timeout=90) == 0, first.stdout.read().decode() if first.stdout else ""
-    done_first = json.loads(first_report.read_text())
-    done_second = json.loads(second_report.read_text())
-    assert done_second["started"] < done_first["committing"], "the publishes did not overlap"
-    assert done_second["finished"] > done_first["committing"], "the second did not wait"
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        first = _start(first_settings, "run-first", str(release), first_report, first_log)
+        processes.append(first)
+        _wait_for(first_report, "holding", first, first_log)
+        second = _start(second_settings, "run-second", "-", second_report, second_log)
+        processes.append(second)
+        _wait_for(second_report, "locking", second, second_log)
+        if sa.make_url(url).get_backend_name() == "postgresql":
+            _wait_until_waiting_for_the_advisory_lock(url)
+        release.touch()
+        _finish(second, "second", second_log)
+        _finish(first, "first", first_log)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    done_first, done_second = _read(first_report), _read(second_report)
+    # The second asked for the lock while the first held it, and got it only once it committed.
+    assert done_second["locking"] < done_first["committing"], "the publishes did not overlap"
+    assert done_second["locked"] > done_first["committing"], "the second did not wait"
 
     engine = make_engine(url)
     with engine.connect() as connection:
@@ -176,6 +237,8 @@ def _concurrent_publishers(scored_lake: Path, work: Path, url: str) -> None:
     assert len(facts) == len(expected), "one complete publication, no rows left over or doubled"
     month_revenue = facts[(facts["measure_id"] == "revenue") & (facts["period_type"] == "month")]
     assert month_revenue["value"].tolist() == [2000.0], "the second publication wins whole"
+    # The database's own record of the order: the second read the first's committed figures
+    # (it restated only revenue), so its transaction ran after the first's.
     first_rows = history[history["run_id"] == "run-first"]
     second_rows = history[history["run_id"] == "run-second"]
     assert set(first_rows["reason"]) == {"first_publication"}
@@ -212,41 +275,59 @@ def test_a_run_waits_for_the_publish_slot_another_run_holds(
         storage.set_concurrency_slots(PUBLISH_POOL, 1)
         claim = storage.claim_concurrency_slot(PUBLISH_POOL, "another-run", "published_scorecard")
         assert claim.is_claimed
-        outcome: dict[str, dg.ExecuteInProcessResult] = {}
-        runner = threading.Thread(
-            target=lambda: outcome.update(
-                result=job.execute_in_process(
+        outcome: dict[str, object] = {}
+
+        def run() -> None:
+            try:
+                outcome["result"] = job.execute_in_process(
                     partition_key=MONTH, instance=instance, raise_on_error=False
                 )
-            )
-        )
+            except BaseException as exc:  # reported by the test, not lost in the thread
+                outcome["error"] = exc
+
+        runner = threading.Thread(target=run, daemon=True)
         runner.start()
-        run_id = _wait_for_blocked_publish(instance, timeout=120)
-        time.sleep(1.0)
-        assert not _started(instance, run_id, "published_scorecard"), "published without the slot"
-        assert _started(instance, run_id, "scorecard")
-        storage.free_concurrency_slots_for_run("another-run")
-        runner.join(timeout=120)
-        assert outcome["result"].success
-        assert _started(instance, run_id, "published_scorecard")
+        try:
+            run_id = _wait_for_blocked_publish(instance, runner)
+            freed_at = time.time()
+        finally:
+            storage.free_concurrency_slots_for_run("another-run")
+            runner.join(timeout=HANG_BOUND)
+        if runner.is_alive():
+            pytest.fail(f"the run did not finish within {HANG_BOUND:.0f} s of the slot's release")
+        if "error" in outcome:
+            raise AssertionError("the run raised") from outcome["error"]  # type: ignore[misc]
+        result = outcome["result"]
+        assert isinstance(result, dg.ExecuteInProcessResult) and result.success
+        # Dagster's event log records when each step started: scoring went ahead while the
+        # slot was taken, publishing only started once it was free.
+        assert _started_at(instance, run_id, "scorecard") < freed_at
+        assert _started_at(instance, run_id, "published_scorecard") > freed_at
 
 
-def _started(instance: dg.DagsterInstance, run_id: str, step: str) -> bool:
-    return any(
-        r.step_key == step
+def _started_at(instance: dg.DagsterInstance, run_id: str, step: str) -> float:
+    starts = [
+        r.timestamp
         for r in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
-    )
+        if r.step_key == step
+    ]
+    assert len(starts) == 1, f"{step} started {len(starts)} times"
+    return starts[0]
 
 
-def _wait_for_blocked_publish(instance: dg.DagsterInstance, timeout: float) -> str:
+def _wait_for_blocked_publish(instance: dg.DagsterInstance, runner: threading.Thread) -> str:
     """The run id once its publish step reports it is waiting for the pool."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
+    deadline = time.monotonic() + HANG_BOUND
+    while True:
+        finished = not runner.is_alive()
         for run in instance.get_runs():
             for record in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
                 if record.step_key == "published_scorecard" and PUBLISH_POOL in (
                     record.message or ""
                 ):
                     return run.run_id
+        if finished:
+            pytest.fail("the run ended without its publish step waiting for the pool")
+        if time.monotonic() > deadline:
+            pytest.fail(f"the publish step did not wait for the pool within {HANG_BOUND:.0f} s")
         time.sleep(0.2)
-    pytest.fail("the publish step never reported waiting for the warehouse_publish pool")

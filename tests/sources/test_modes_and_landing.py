@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
+import bsc_pipeline.sources.landing as landing_zone
 from bsc_pipeline.sources import landing_files
 from bsc_pipeline.sources.landing import sha256_of
 
@@ -156,28 +157,24 @@ def test_dataset_folder_symlinked_outside_is_refused(landing, tmp_path):
     assert landing_files(landing.dir, "gl_lines", landing.config) == []
 
 
-def test_file_still_being_written_is_left_for_the_next_run(landing):
+def test_file_still_being_written_is_left_for_the_next_run(landing, monkeypatch):
     steady = landing.put("gl_lines", "gl_lines_2025-02.csv", GL + "E1,1,2025-02-10,4000,9\n")
     growing = landing.put("gl_lines", "gl_lines_2025-03.csv", GL)
-    stop = threading.Event()
+    waits: list[float] = []
 
-    def writer() -> None:
+    def written_to_while_settling(seconds: float) -> None:
+        # The sender is still writing: the file grows during the settle wait.
+        waits.append(seconds)
         with growing.open("a", encoding="utf-8") as handle:
-            while not stop.is_set():
-                handle.write("E2,1,2025-03-10,4000,1\n")
-                handle.flush()
-                time.sleep(0.01)
+            handle.write("E2,1,2025-03-10,4000,1\n")
 
-    thread = threading.Thread(target=writer)
-    thread.start()
-    try:
-        found = landing_files(landing.dir, "gl_lines", landing.config, settle_seconds=0.2)
-    finally:
-        stop.set()
-        thread.join()
+    monkeypatch.setattr(landing_zone, "time", SimpleNamespace(sleep=written_to_while_settling))
+    found = landing_files(landing.dir, "gl_lines", landing.config, settle_seconds=0.2)
+    assert waits == [0.2]
     assert [f.path for f in found] == ["gl_lines/" + steady.name]
+    monkeypatch.setattr(landing_zone, "time", SimpleNamespace(sleep=waits.append))  # done
     again = landing_files(landing.dir, "gl_lines", landing.config, settle_seconds=0.05)
-    assert len(again) == 2
+    assert len(again) == 2 and waits == [0.2, 0.05]
 
 
 def test_landing_files_skip_partial_names_and_identify_files(landing):

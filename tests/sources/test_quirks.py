@@ -344,12 +344,8 @@ def test_a_million_gl_lines_read_vectorized(landing):
     path = landing.dir / "gl_lines" / "gl_lines_2025-03.csv"
     path.parent.mkdir()
     frame.to_csv(path, index=False)
-    import time
-
-    started = time.perf_counter()
     read = landing.read("gl_lines", "2025-03")
-    elapsed = time.perf_counter() - started
     assert len(read.frame) == n and read.rejected.empty
     assert read.frame["amount"].sum() == pytest.approx(cents.sum() / 100)
     assert read.frame["_source_line"].iloc[-1] == n + 1
-    assert elapsed < 10, f"1M lines took {elapsed:.1f} s"
+    # How long this takes is a figure, not a test: `python -m benchmarks --micro`.

@@ -1,14 +1,15 @@
 """Child process for the crash test: publish a month and hang inside the transaction.
 
-Usage: publish_child.py URL FRAMES_DIR MARKER. Just before COMMIT it writes MARKER and sleeps, so
-the parent can SIGKILL it while every row of the new month is written but not committed.
+Usage: publish_child.py URL FRAMES_DIR MARKER. Just before COMMIT it writes MARKER and waits for
+the parent to SIGKILL it while every row of the new month is written but not committed. It never
+commits: should the parent go away instead (stdin closes), it exits without committing.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -31,7 +32,8 @@ def main(url: str, frames: Path, marker: Path) -> None:
             )
         ).scalar()
         marker.write_text(str(value))
-        time.sleep(120)
+        sys.stdin.read()  # returns only if the parent is gone
+        os._exit(1)
 
     publish_month(
         engine,
