@@ -97,3 +97,11 @@ def test_restatement_is_said_in_the_headline():
     restated = AlertEvent(**{**event.__dict__, "is_restatement": True})
     message = render_digest(OWNER, [restated], scorecard="Acme", run_id="r")
     assert "RED: Gross margin — 2025-03 (restatement of a closed period)" in message.text
+
+
+def test_digest_links_the_owners_page_of_the_briefing_book():
+    message = render_digest(OWNER, [red_event()], scorecard="Acme", run_id="run-7")
+
+    line = "bsc report --period 2025-03 --owner sales_lead"
+    assert line in message.text
+    assert line in message.html
