@@ -75,10 +75,10 @@ def report_command(
             make_engine(settings.warehouse_url), month, target, owner=owner, spec=spec, fmt=format
         )
     except (ChromiumMissingError, UnknownOwnerError) as exc:
-        console.print(f"error: {exc}", style="red", markup=False)
+        console.print(f"error: {exc}", style="red", markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except (BriefingError, SpecError, sa.exc.SQLAlchemyError, RuntimeError) as exc:
-        console.print(f"error: {exc}", style="red", markup=False)
+        console.print(f"error: {exc}", style="red", markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
     console.print(
         f"{written.month}: {written.measures} measures, {written.links} links, "
