@@ -54,6 +54,7 @@ class _Dimensions:
     decimals: dict[str, int]
     lead_lag: dict[str, str]
     perspective_order: dict[str, int]
+    perspectives: dict[str, str]
     owners: dict[str, str]
     objectives: dict[str, str]
     initiatives: pd.DataFrame
@@ -134,12 +135,12 @@ def _read_dimensions(engine: Engine) -> _Dimensions:
         for measure_id, digits, tag in measures:
             decimals[measure_id] = int(digits) if digits is not None else 1
             lead_lag[measure_id] = str(tag or "")
-        order = {
-            pid: int(rank or 0)
-            for pid, rank in conn.execute(
-                sa.text("SELECT perspective_id, sort_order FROM dim_perspective")
-            )
-        }
+        order: dict[str, int] = {}
+        perspectives: dict[str, str] = {}
+        query = sa.text("SELECT perspective_id, name, sort_order FROM dim_perspective")
+        for pid, name, rank in conn.execute(query):
+            order[pid] = int(rank or 0)
+            perspectives[pid] = str(name)
         owners = {
             oid: str(name)
             for oid, name in conn.execute(sa.text("SELECT owner_id, name FROM dim_owner"))
@@ -153,7 +154,7 @@ def _read_dimensions(engine: Engine) -> _Dimensions:
         )
     if not initiatives.empty:
         initiatives = initiatives[initiatives["in_spec"].map(bool)]
-    return _Dimensions(decimals, lead_lag, order, owners, objectives, initiatives)
+    return _Dimensions(decimals, lead_lag, order, perspectives, owners, objectives, initiatives)
 
 
 def _read_history(engine: Engine, months: Sequence[str]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -278,7 +279,7 @@ def _note(status: str, state: object, note: object, official: object) -> str:
     parts = []
     if status in ("held", "no_data") or state == "partial":
         parts.append(str(note) if isinstance(note, str) and note else "no reason recorded")
-    if official is False:
+    if official is not None and official is not pd.NA and not bool(official):
         parts.append("month-to-date status; official at quarter close")
     return "; ".join(parts)
 
@@ -349,15 +350,13 @@ def _perspectives(
     ranks: Mapping[str, int],
 ) -> tuple[PerspectiveBlock, ...]:
     """Perspective → objective → measure, perspectives in the spec's `order`."""
-    names: dict[str, str] = {}
     by_objective: dict[str, list[MeasureRow]] = {}
     for m in measures:
         by_objective.setdefault(m.objective_id, []).append(m)
-        names.setdefault(m.perspective_id, "")
     blocks = []
-    for pid in names:
+    for pid in dict.fromkeys(m.perspective_id for m in measures):
         node = rollups.get(("perspective", pid), {})
-        name = str(node.get("node_name") or pid)
+        name = str(node.get("node_name") or dims.perspectives.get(pid, pid))
         objectives = []
         for oid in sorted(
             {m.objective_id for m in measures if m.perspective_id == pid},
