@@ -20,7 +20,8 @@ import pytest
 from bsc_pipeline.settings import PROJECT_ROOT, Settings
 
 TINY_COMPANY = PROJECT_ROOT / "tests" / "e2e" / "tiny_company"
-MONTHS = ("2025-01", "2025-02")
+MONTHS = ("2025-01", "2025-02", "2025-03")
+"""The tiny company's two months, and March, for which no extract arrived (every gate fails)."""
 SCRIPT_NAME = "<script>alert(1)</script>"
 INITIATIVE_NAME = 'Coaching <b>"fast"</b> & friendly'
 INITIATIVES = f"""
@@ -46,7 +47,7 @@ def hostile_spec(folder: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def published(tmp_path_factory: pytest.TempPathFactory, tiny_settings_at) -> Settings:
-    """Both tiny months run through the nightly job, which also writes each month's report."""
+    """The tiny months run through the nightly job, which also writes each month's report."""
     from bsc_pipeline.defs import build_definitions
     from bsc_pipeline.defs.jobs import NIGHTLY_JOB
 

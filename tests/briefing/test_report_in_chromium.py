@@ -60,7 +60,7 @@ def _report(cli: CliRunner, settings, *args: str):
 
 def test_the_asset_wrote_one_report_per_published_month(published) -> None:
     reports = sorted(p.name for p in (published.lake_dir / "reports").iterdir())
-    assert reports == ["2025-01.html", "2025-02.html"]
+    assert reports == ["2025-01.html", "2025-02.html", "2025-03.html"]
 
 
 def test_every_measure_of_the_month_shows_its_status_in_words_and_figures(february) -> None:
@@ -77,6 +77,23 @@ def test_every_measure_of_the_month_shows_its_status_in_words_and_figures(februa
     assert revenue[5].text == "€2,500.0 FY2025-Q1 to date · On track"  # Jan 1,000 + Feb 1,500
     assert revenue[6].text == "€2,500.0 On track"
     assert revenue[7].text == "Casey Finance"
+
+
+def test_a_month_without_extracts_shows_held_measures_with_the_reason_never_zero(
+    published, rendered_dom
+) -> None:
+    dom = rendered_dom(published.lake_dir / "reports" / "2025-03.html")
+    rows = {r.attrs["data-measure"]: r for r in dom.find_all("tr", class_="measure")}
+    held = set(FEBRUARY) - {"headcount"}  # headcount reads the employee file, a snapshot (not a monthly extract)
+    assert {m for m, r in rows.items() if r.attrs["data-status"] == "held"} == held
+    revenue = rows["revenue"].find_all("td")
+    assert revenue[0].text == "Held" and revenue[1].text == "–"
+    assert "gate failed: gl_lines 2025-03" in revenue[8].text
+    spark = revenue[4].find("svg")
+    assert len(spark.find_all("polyline", class_="spark-actual")) == 1  # Jan–Feb, no March point
+    counts = {li.attrs["data-status"]: li.text for li in dom.find_all("li", data_status="")}
+    assert counts["held"] == "5 Held" and counts["green"] == "1 On track"
+    assert dom.find("li", data_measure="revenue").text == "Revenue : On track → Held"
 
 
 def test_headline_counts_scores_and_what_changed(february) -> None:
