@@ -84,7 +84,8 @@ def test_a_month_without_extracts_shows_held_measures_with_the_reason_never_zero
 ) -> None:
     dom = rendered_dom(published.lake_dir / "reports" / "2025-03.html")
     rows = {r.attrs["data-measure"]: r for r in dom.find_all("tr", class_="measure")}
-    held = set(FEBRUARY) - {"headcount"}  # headcount reads the employee file, a snapshot (not a monthly extract)
+    # Headcount reads the employee file, a snapshot rather than a monthly extract.
+    held = set(FEBRUARY) - {"headcount"}
     assert {m for m, r in rows.items() if r.attrs["data-status"] == "held"} == held
     revenue = rows["revenue"].find_all("td")
     assert revenue[0].text == "Held" and revenue[1].text == "–"
