@@ -139,13 +139,18 @@ class LinkView:
 
     @property
     def verdict(self) -> str:
-        if self.balance_flag:
-            return "balance flag"
-        if self.holds is True:
-            return "holds"
-        if self.holds is False:
-            return "does not hold"
-        return "not judged"
+        """`holds`, `not judged`, or what is wrong: `does not hold`, `balance flag`, or both."""
+        wrong = [
+            text
+            for text, fires in (
+                ("does not hold", self.holds is False),
+                ("balance flag", self.balance_flag),
+            )
+            if fires
+        ]
+        if wrong:
+            return " · ".join(wrong)
+        return "holds" if self.holds is True else "not judged"
 
 
 @dataclass(frozen=True)

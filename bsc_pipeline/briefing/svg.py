@@ -23,11 +23,12 @@ COLOURS = {
 """Stroke and fill per status; every use also shows the status word and a shape."""
 
 MAP_WIDTH = 960
-BAND_HEIGHT = 116
+BAND_HEIGHT = 124
 LABEL_WIDTH = 170
-NODE_HEIGHT = 66
+NODE_HEIGHT = 78
 NODE_MAX_WIDTH = 180
-LINE_CHARS = 24
+CHAR_WIDTH = {11: 6.4, 12: 6.9}
+"""Average glyph width (px) of the sans-serif faces at these sizes, to keep text inside a node."""
 MARKED = "#b3261e"
 SPARK_WIDTH = 132
 SPARK_HEIGHT = 34
@@ -117,9 +118,9 @@ def strategy_map(perspectives: Sequence[PerspectiveBlock], links: Sequence[LinkV
             x = LABEL_WIDTH + i * slot + (slot - width) / 2
             box = _Box(x, top + (BAND_HEIGHT - NODE_HEIGHT) / 2, width, NODE_HEIGHT, band)
             boxes[m.measure_id] = box
-    for link in links:
-        if link.driver in boxes and link.outcome in boxes:
-            parts.append(_link(link, boxes[link.driver], boxes[link.outcome]))
+    drawn = [link for link in links if link.driver in boxes and link.outcome in boxes]
+    for link, ends in zip(drawn, _ports(drawn, boxes), strict=True):
+        parts.append(_link(link, boxes[link.driver], boxes[link.outcome], ends))
     for perspective in perspectives:
         for m in perspective.measures:
             parts.append(_node(m.measure_id, m.name, m.status, m.actual.text, boxes[m.measure_id]))
@@ -129,16 +130,17 @@ def strategy_map(perspectives: Sequence[PerspectiveBlock], links: Sequence[LinkV
 
 def _marker(name: str, colour: str) -> str:
     return (
-        f'<marker id="{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" '
-        f'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
-        f'fill="{colour}"/></marker>'
+        f'<marker id="{name}" viewBox="0 0 10 10" refX="9" refY="5" '
+        'markerUnits="userSpaceOnUse" markerWidth="10" markerHeight="10" '
+        f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
     )
 
 
 def _node(measure_id: str, name: str, status: str, actual: str, box: _Box) -> str:
     stroke, fill = COLOURS.get(status, COLOURS["no_data"])
     dash = ' stroke-dasharray="5 3"' if status in ("held", "no_data") else ""
-    lines = _wrap(name, max(8, int(box.w / 7.2)))
+    inner = box.w - 20
+    lines = _wrap(name, max(8, int(inner / CHAR_WIDTH[12])))
     text = "".join(
         f'<tspan x="{box.x + 10:.1f}" dy="{0 if i == 0 else 14}">{escape(line)}</tspan>'
         for i, line in enumerate(lines)
@@ -149,11 +151,23 @@ def _node(measure_id: str, name: str, status: str, actual: str, box: _Box) -> st
         f"<title>{escape(name)}: {escape(label)}, {escape(actual)}</title>"
         f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.w:.1f}" height="{box.h:.1f}" '
         f'rx="8" fill="{fill}" stroke="{stroke}" stroke-width="2"{dash}/>'
-        f'<text class="node-name" x="{box.x + 10:.1f}" y="{box.y + 18:.1f}">{text}</text>'
-        f"{status_shape(status, box.x + 15, box.y + box.h - 13, 10)}"
-        f'<text class="node-status" x="{box.x + 25:.1f}" y="{box.y + box.h - 9:.1f}" '
-        f'fill="{stroke}">{escape(label)} · {escape(actual)}</text></g>'
+        f'<text class="node-name" x="{box.x + 10:.1f}" y="{box.y + 17:.1f}">{text}</text>'
+        + _fitted("node-actual", actual, box.x + 10, box.y + 51, inner, 12)
+        + status_shape(status, box.x + 15, box.y + box.h - 12, 10)
+        + _fitted("node-status", label, box.x + 25, box.y + box.h - 8, inner - 15, 11, stroke)
+        + "</g>"
     )
+
+
+def _fitted(
+    cls: str, text: str, x: float, y: float, width: float, size: int, fill: str = ""
+) -> str:
+    """One line of text, squeezed to `width` when it would run past the node's edge."""
+    squeeze = ""
+    if len(text) * CHAR_WIDTH[size] > width:
+        squeeze = f' textLength="{width:.1f}" lengthAdjust="spacingAndGlyphs"'
+    colour = f' fill="{fill}"' if fill else ""
+    return f'<text class="{cls}" x="{x:.1f}" y="{y:.1f}"{colour}{squeeze}>{escape(text)}</text>'
 
 
 def _wrap(text: str, width: int, max_lines: int = 2) -> list[str]:
@@ -173,21 +187,48 @@ def _wrap(text: str, width: int, max_lines: int = 2) -> list[str]:
     return [line if len(line) <= width + 2 else line[: width - 1] + "…" for line in lines]
 
 
-def _link(link: LinkView, driver: _Box, outcome: _Box) -> str:
+def _ports(
+    links: Sequence[LinkView], boxes: dict[str, _Box]
+) -> list[tuple[float, float, float, float]]:
+    """Where each arrow leaves its driver and enters its outcome.
+
+    Arrows run up (or down) between bands and over the top within a band; the arrows meeting one
+    side of a node are spread along it, ordered by where their other end is, so they do not merge.
+    """
+    sides: dict[tuple[str, str], list[tuple[float, int, int]]] = {}
+    for i, link in enumerate(links):
+        driver, outcome = boxes[link.driver], boxes[link.outcome]
+        if outcome.band > driver.band:
+            out_side, in_side = "bottom", "top"
+        elif outcome.band < driver.band:
+            out_side, in_side = "top", "bottom"
+        else:
+            out_side, in_side = "top", "top"
+        sides.setdefault((link.driver, out_side), []).append((outcome.cx, i, 0))
+        sides.setdefault((link.outcome, in_side), []).append((driver.cx, i, 1))
+    ends: list[list[float]] = [[0.0, 0.0, 0.0, 0.0] for _ in links]
+    for (measure_id, side), attached in sides.items():
+        box = boxes[measure_id]
+        y = box.y if side == "top" else box.y + box.h
+        for k, (_, i, end) in enumerate(sorted(attached)):
+            ends[i][2 * end] = box.x + box.w * (k + 1) / (len(attached) + 1)
+            ends[i][2 * end + 1] = y
+    return [(e[0], e[1], e[2], e[3]) for e in ends]
+
+
+def _link(
+    link: LinkView, driver: _Box, outcome: _Box, ends: tuple[float, float, float, float]
+) -> str:
     """A curve from the driver to the outcome; dashed and labelled when the data objects."""
-    if outcome.band < driver.band:
-        x1, y1, x2, y2 = driver.cx, driver.y, outcome.cx, outcome.y + outcome.h
-    elif outcome.band > driver.band:
-        x1, y1, x2, y2 = driver.cx, driver.y + driver.h, outcome.cx, outcome.y
-    else:
-        x1, y1, x2, y2 = driver.cx, driver.y, outcome.cx, outcome.y
-    mid_y = (y1 + y2) / 2 if outcome.band != driver.band else y1 - 30
+    x1, y1, x2, y2 = ends
+    same_band = outcome.band == driver.band
+    mid_y = y1 - 26 if same_band else (y1 + y2) / 2
     path = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{mid_y:.1f} {x2:.1f},{mid_y:.1f} {x2:.1f},{y2:.1f}"
     if link.marked:
         style = f'stroke="{MARKED}" stroke-width="2.5" stroke-dasharray="7 5"'
         marker = "arrow-marked"
     elif link.holds is True:
-        style = 'stroke="#3c4043" stroke-width="2.5"'
+        style = 'stroke="#3c4043" stroke-width="2"'
         marker = "arrow"
     else:
         style = 'stroke="#80868b" stroke-width="1.5"'
@@ -198,7 +239,7 @@ def _link(link: LinkView, driver: _Box, outcome: _Box) -> str:
         title += f" ({link.note})"
     label = ""
     if link.marked:
-        lx, ly = (x1 + x2) / 2, (y1 + y2) / 2 if outcome.band != driver.band else mid_y + 8
+        lx, ly = (x1 + x2) / 2, (mid_y - 2 if same_band else (y1 + y2) / 2 + 4)
         label = (
             f'<text class="link-label" x="{lx:.1f}" y="{ly:.1f}" text-anchor="middle" '
             f'fill="{MARKED}">{escape(link.verdict)}</text>'
