@@ -62,8 +62,6 @@ class MeasureRow:
     perspective_id: str
     owner_id: str | None
     owner: str
-    unit: str
-    direction: str
     lead_lag: str
     actual: Figure
     target: Figure
@@ -186,7 +184,6 @@ class Briefing:
     perspectives: tuple[PerspectiveBlock, ...]
     links: tuple[LinkView, ...]
     initiatives: tuple[InitiativeRow, ...]
-    history_months: tuple[str, ...]
     published_at: str
     owner_id: str | None = None
     owner_name: str | None = None

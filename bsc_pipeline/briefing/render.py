@@ -11,6 +11,8 @@ from bsc_pipeline.briefing.formatting import format_score
 from bsc_pipeline.briefing.model import STATUSES, Briefing, MeasureRow, status_label
 from bsc_pipeline.briefing.svg import sparkline, status_icon, strategy_map
 
+TREND_ARROWS = {"up": "↑", "down": "↓", "flat": "→"}
+"""Movement against the previous month, beside the actual (the title says it in words)."""
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 """Nothing may load or run: no script, font, frame or request; only the inline styles."""
 
@@ -68,6 +70,7 @@ def render_html(briefing: Briefing) -> str:
         h=briefing.headline,
         csp=CSP,
         statuses=STATUSES,
+        arrows=TREND_ARROWS,
         strategy_map=strategy_map(briefing.perspectives, briefing.links),
         command=report_command(briefing.month, briefing.owner_id),
         badge=badge,

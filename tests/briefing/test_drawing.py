@@ -53,8 +53,6 @@ def _measure(measure_id: str, name: str, perspective: str, status: str) -> Measu
         perspective_id=perspective,
         owner_id=None,
         owner="",
-        unit="",
-        direction="higher",
         lead_lag="",
         actual=figure,
         target=figure,

@@ -29,6 +29,15 @@ FEBRUARY = {
     "headcount": ("On track", "3.0 employees", "3.0 employees", "0.0 employees"),
     "training_hours_per_employee": ("Off track", "2.7 hours", "3.0 hours", "−0.3 hours"),
 }
+TRENDS = {
+    "revenue": "↑",
+    "gross_margin_pct": "↓",
+    "nps": "↓",
+    "resolution_hours_median": "↑",
+    "headcount": "↑",
+    "training_hours_per_employee": "↓",
+}
+"""February against January."""
 LINKS = {
     ("training_hours_per_employee", "resolution_hours_median"),
     ("resolution_hours_median", "nps"),
@@ -71,7 +80,7 @@ def test_every_measure_of_the_month_shows_its_status_in_words_and_figures(februa
         cells = rows[measure].find_all("td")
         assert cells[0].text == label, measure
         assert cells[0].find("svg"), f"{measure}: the status has a shape, not only a colour"
-        assert [cells[1].text, cells[2].text] == [actual, target], measure
+        assert [cells[1].text, cells[2].text] == [f"{actual} {TRENDS[measure]}", target], measure
         assert cells[3].text.startswith(variance), measure
     revenue = rows["revenue"].find_all("td")
     assert revenue[5].text == "€2,500.0 FY2025-Q1 to date · On track"  # Jan 1,000 + Feb 1,500
