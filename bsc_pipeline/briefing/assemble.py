@@ -8,6 +8,7 @@ initiatives). Nothing is recomputed here: every figure is the published one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -89,7 +90,9 @@ def assemble_briefing(
     previous_rollups = _month_rollups(read_rollups(engine, previous), previous)
     links = _read_links(engine, month, rows)
 
-    measures = [_measure_row(r, dims, history, periods, months, previous) for r in _records(rows)]
+    records = _records(rows)
+    names = {str(r["measure_id"]): str(r["measure_name"]) for r in records}
+    measures = [_measure_row(r, dims, history, periods, months, previous, names) for r in records]
     if owner is not None:
         measures, links = _owner_view(owner, measures, links)
     ranks = _ranks(spec)
@@ -230,6 +233,7 @@ def _measure_row(
     periods: Mapping[str, Mapping[str, Mapping[str, Any]]],
     months: Sequence[str],
     previous: str,
+    names: Mapping[str, str],
 ) -> MeasureRow:
     measure_id = str(r["measure_id"])
     unit = str(r["unit"] or "")
@@ -245,7 +249,7 @@ def _measure_row(
         )
         for m in months
     )
-    flag = r["balance_flag"] if isinstance(r["balance_flag"], str) else ""
+    flag = _named(r["balance_flag"], names) if isinstance(r["balance_flag"], str) else ""
     return MeasureRow(
         measure_id=measure_id,
         name=str(r["measure_name"]),
@@ -269,6 +273,15 @@ def _measure_row(
         balance_flag=flag,
         history=points,
     )
+
+
+def _named(flag: str, names: Mapping[str, str]) -> str:
+    """The published flag text with measure ids replaced by the names a reader knows."""
+    if not names:
+        return flag
+    ids = sorted(names, key=len, reverse=True)
+    pattern = re.compile(r"\b(" + "|".join(re.escape(i) for i in ids) + r")\b")
+    return pattern.sub(lambda match: names[match.group(1)], flag)
 
 
 def _note(status: str, state: object, note: object, official: object) -> str:

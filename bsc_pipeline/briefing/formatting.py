@@ -8,6 +8,8 @@ CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "
 """Units that are currencies print as an amount (`€1,500.0`); any other unit follows the number."""
 MINUS = "−"
 """A true minus sign: a hyphen is easy to miss in a printed variance."""
+WORD_JOINER = "\u2060"
+"""Invisible; keeps a sign on the same line as the currency symbol after it (`−€187,656`)."""
 
 
 def is_missing(value: object) -> bool:
@@ -21,7 +23,8 @@ def format_number(value: float | None, unit: str, decimals: int, *, signed: bool
     digits = f"{abs(value):,.{decimals}f}"
     sign = _sign(value, digits, signed)
     if unit.upper() in CURRENCY_SYMBOLS:
-        return f"{sign}{CURRENCY_SYMBOLS[unit.upper()]}{digits}"
+        joiner = WORD_JOINER if sign else ""
+        return f"{sign}{joiner}{CURRENCY_SYMBOLS[unit.upper()]}{digits}"
     if unit == "%":
         return f"{sign}{digits} %"
     words = unit.replace("_", " ").strip()

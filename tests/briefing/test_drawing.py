@@ -23,8 +23,8 @@ from bsc_pipeline.briefing.svg import sparkline, strategy_map
     [
         (1500.0, "EUR", 1, False, "€1,500.0"),
         (1234567.891, "EUR", 0, False, "€1,234,568"),
-        (500.0, "EUR", 1, True, "+€500.0"),
-        (-2500.5, "USD", 2, True, "−$2,500.50"),
+        (500.0, "EUR", 1, True, "+\u2060€500.0"),  # a word joiner: the sign never wraps alone
+        (-2500.5, "USD", 2, True, "−\u2060$2,500.50"),
         (48.0, "%", 1, False, "48.0 %"),
         (-100 / 3, "score", 1, False, "−33.3 score"),
         (12.345, "per_100_customers", 2, False, "12.35 per 100 customers"),

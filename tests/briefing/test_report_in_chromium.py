@@ -22,7 +22,7 @@ from bsc_pipeline.cli import _mount_sub_apps, app
 pytestmark = pytest.mark.slow
 
 FEBRUARY = {
-    "revenue": ("On track", "€1,500.0", "€1,000.0", "+€500.0"),
+    "revenue": ("On track", "€1,500.0", "€1,000.0", "+\u2060€500.0"),
     "gross_margin_pct": ("Off track", "40.0 %", "50.0 %", "−10.0 %"),
     "nps": ("Off track", "−33.3 score", "20.0 score", "−53.3 score"),
     "resolution_hours_median": ("Off track", "61.0 hours", "8.0 hours", "+53.0 hours"),

@@ -218,5 +218,9 @@ def test_briefing_book_marks_the_links_the_story_breaks(demo: dict[str, Any]) ->
         ("nps", "customer_retention"): "does not hold",
     }
     assert len(briefing.measures) == demo["monthly"]["measure_id"].nunique()
+    flags = {m.measure_id: m.balance_flag for m in briefing.measures if m.balance_flag}
+    assert flags["gross_margin_pct"] == (
+        "Gross margin green while driver Complaints per 100 customers (annualised) is red"
+    )
     html = render_html(briefing)
     assert html.count('stroke-dasharray="7 5"') == len(verdicts)
