@@ -9,7 +9,7 @@ DEMO_END ?= 2026-10
 DEMO_SMTP_PORT ?= 8025
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
-.PHONY: install demo demo-alerts test lint typecheck pytest ui bench clean help
+.PHONY: install chromium demo demo-alerts screenshot test lint typecheck pytest ui bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -20,7 +20,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	touch $(STAMP)
 
-install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml  ## create .venv and install the package with its dev tools
+install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml chromium  ## create .venv and install the package with its dev tools
+
+# Debian's headless Chromium prints the briefing book to PDF and renders it in the tests.
+chromium:  ## install Debian's chromium when it is missing (needs root, as in CI)
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium) || \
+		echo "warning: could not install chromium (not root?): PDF reports and the browser tests need it"
 
 # The local Dagster instance (deploy/dagster.yaml): SQLite storage under DAGSTER_HOME, one
 # publishing slot, no usage statistics sent. An existing dagster.yaml is left alone.
@@ -32,6 +37,7 @@ demo: install  ## generate demo extracts, run every demo month, show the scoreca
 	$(BIN)/bsc demo-data --months $(DEMO_MONTHS) --seed $(DEMO_SEED) --end $(DEMO_END)
 	$(BIN)/bsc backfill --all-landed
 	$(BIN)/bsc show
+	@book=$$($(BIN)/bsc report) && echo && echo "Briefing book: $$book (open it in a browser)"
 	@echo
 	@echo "Warehouse: $${BSC_WAREHOUSE_URL:-sqlite:///$(CURDIR)/warehouse/scorecard.db} (view v_scorecard_monthly)"
 	@echo "Dagster UI: make ui, then open http://127.0.0.1:3000"
@@ -42,6 +48,15 @@ demo-alerts: install  ## deliver the demo's pending alerts to a local SMTP sink,
 	BSC_SMTP_HOST=127.0.0.1 BSC_SMTP_PORT=$(DEMO_SMTP_PORT) $(BIN)/bsc alerts deliver; status=$$?; \
 	kill $$pid; echo "Messages received: $$(ls demo_mail/new | wc -l) in demo_mail/new (one file each)"; \
 	exit $$status
+
+# The README's picture of the briefing book: the latest demo month, as Chromium draws it.
+screenshot: install  ## regenerate docs/briefing-book.png from the demo warehouse (run make demo first)
+	@book=$$($(BIN)/bsc report) && \
+	profile=$$(mktemp -d) && \
+	chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
+		--disable-component-update --disable-sync --no-first-run --user-data-dir=$$profile \
+		--hide-scrollbars --window-size=1200,1900 --screenshot=$(CURDIR)/docs/briefing-book.png \
+		file://$$book; status=$$?; rm -rf $$profile; exit $$status
 
 test: install lint typecheck pytest  ## lint, type-check and run the whole suite
 

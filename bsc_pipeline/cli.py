@@ -30,6 +30,7 @@ app = typer.Typer(
 def _mount_sub_apps() -> None:
     """Each package owns its commands; mounting them here keeps one `bsc` entry point."""
     from bsc_pipeline.alerts.cli import app as alerts_app
+    from bsc_pipeline.briefing.cli import report_command
     from bsc_pipeline.quality.cli import app as dq_app
     from bsc_pipeline.sources.cli import app as sources_app
     from bsc_pipeline.sources.demo_data import demo_data
@@ -56,6 +57,7 @@ def _mount_sub_apps() -> None:
     app.command("export", help="Export a period of the scorecard (CSV, Parquet, XLSX).")(
         export_command
     )
+    app.command("report")(report_command)
     app.command("demo-data", help="Generate the demo company's extracts into the landing zone.")(
         demo_data
     )

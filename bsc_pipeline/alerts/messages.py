@@ -17,6 +17,7 @@ from typing import Any
 import jinja2
 
 from bsc_pipeline.alerts.transitions import SCORECARD_VIEW, AlertEvent
+from bsc_pipeline.briefing.render import report_command
 from bsc_pipeline.spec.models import Owner
 
 DEDUP_HEADER = "X-BSC-Dedup-Key"
@@ -117,7 +118,7 @@ def render_digest(
             f"comes to you as the fallback receiver: {items_text} {verb} attention{as_of}."
         )
         subject = f"{subject} (for {owner.name})"
-    footer = _footer(events, run_id)
+    footer = _footer(events, run_id) + _owner_view(owner, events)
     context = {"intro": intro, "summary": _present_state(events), "items": items, "footer": footer}
     keys = tuple(event.dedup_key for event in events)
     body = {
@@ -206,6 +207,20 @@ def _footer(events: Sequence[AlertEvent], run_id: str | None) -> str:
     if run_id:
         where.append(f"and Dagster run {run_id}")
     return " ".join(where) + "."
+
+
+def _owner_view(owner: Owner, events: Sequence[AlertEvent]) -> str:
+    """The command that writes the owner's briefing-book page for the newest month alerted."""
+    months = sorted(
+        {
+            str(e.payload["as_of_month"])
+            for e in events
+            if e.measure_id and e.payload.get("as_of_month")
+        }
+    )
+    if not months:
+        return ""
+    return f" Your page of the briefing book: {report_command(months[-1], owner.id)}"
 
 
 def _item(event: AlertEvent) -> dict[str, Any]:

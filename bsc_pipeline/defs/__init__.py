@@ -9,6 +9,7 @@ from bsc_pipeline.defs.assets import build_scorecard_assets, iter_dataset_assets
 from bsc_pipeline.defs.backfill import build_backfill_job
 from bsc_pipeline.defs.jobs import build_jobs
 from bsc_pipeline.defs.partitions import monthly_partitions
+from bsc_pipeline.defs.reports import build_report_asset
 from bsc_pipeline.defs.resources import BscResource
 from bsc_pipeline.defs.sensors import build_landing_sensor, run_failure_to_engineers
 from bsc_pipeline.quality.gx_validator import GXValidator
@@ -32,6 +33,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             *landing_specs(datasets),
             *iter_dataset_assets(datasets, partitions),
             *build_scorecard_assets(datasets, partitions),
+            build_report_asset(partitions),
         ],
         jobs=[*jobs, build_backfill_job()],
         schedules=schedules,

@@ -189,3 +189,11 @@ def test_a_state_only_digest_says_where_the_measures_stand():
     assert "WHERE YOUR MEASURES STAND — 2025-12" in message.text
     assert "Revenue (2025-12): red since 2025-10, 1,250 EUR vs target 1,000 EUR." in message.text
     assert "Headcount (2025-12): no data, no value vs target 285 to 375 people." in message.text
+
+
+def test_digest_links_the_owners_page_of_the_briefing_book():
+    message = render_digest(OWNER, [red_event()], scorecard="Acme", run_id="run-7")
+
+    line = "bsc report --period 2025-03 --owner sales_lead"
+    assert line in message.text
+    assert line in message.html

@@ -23,7 +23,13 @@ DATASETS = [
     "training",
     "engagement",
 ]
-SCORECARD_ASSETS = ["measure_values", "scorecard", "published_scorecard", "alert_delivery"]
+SCORECARD_ASSETS = [
+    "measure_values",
+    "scorecard",
+    "published_scorecard",
+    "alert_delivery",
+    "scorecard_report",
+]
 
 
 def test_asset_keys_groups_and_checks(defs_factory) -> None:
@@ -36,6 +42,11 @@ def test_asset_keys_groups_and_checks(defs_factory) -> None:
     assert groups["raw_gl_lines"] == "finance" and groups["staged_tickets"] == "ticketing"
     assert groups["raw_employees"] == "hr" and groups["staged_accounts"] == "crm"
     assert groups["published_scorecard"] == "scorecard"
+    assert groups["scorecard_report"] == "scorecard"
+    report_parents = {
+        k.to_user_string() for k in graph.get(dg.AssetKey("scorecard_report")).parent_keys
+    }
+    assert report_parents == {"published_scorecard"}
     checks = {k.asset_key.to_user_string() for k in graph.asset_check_keys}
     assert checks == {f"staged_{d}" for d in DATASETS}
     partitioned = {

@@ -209,3 +209,24 @@ def test_the_minimal_spec_runs_on_the_demo_extracts(demo: dict[str, Any], tmp_pa
     full_revenue = demo["monthly"].set_index(["measure_id", "period"]).loc["revenue", "actual"]
     for row in mine[mine["measure_id"] == "revenue"].itertuples():
         assert row.actual == pytest.approx(full_revenue.loc[row.period])
+
+
+def test_briefing_book_marks_the_links_the_story_breaks(demo: dict[str, Any]) -> None:
+    """January 2025, deep in the story: complaints are red while what they drive is still green."""
+    from bsc_pipeline.briefing import assemble_briefing, render_html
+
+    pipeline: Pipeline = demo["pipeline"]
+    briefing = assemble_briefing(pipeline.engine, "2025-01", spec=pipeline.spec)
+    verdicts = {(link.driver, link.outcome): link.verdict for link in briefing.links if link.marked}
+    assert verdicts == {
+        ("complaints_per_100_customers", "customer_retention"): "does not hold · balance flag",
+        ("complaints_per_100_customers", "gross_margin_pct"): "does not hold · balance flag",
+        ("nps", "customer_retention"): "does not hold",
+    }
+    assert len(briefing.measures) == demo["monthly"]["measure_id"].nunique()
+    flags = {m.measure_id: m.balance_flag for m in briefing.measures if m.balance_flag}
+    assert flags["gross_margin_pct"] == (
+        "Gross margin green while driver Complaints per 100 customers (annualised) is red"
+    )
+    html = render_html(briefing)
+    assert html.count('stroke-dasharray="7 5"') == len(verdicts)
