@@ -211,13 +211,7 @@ def _footer(events: Sequence[AlertEvent], run_id: str | None) -> str:
 
 def _owner_view(owner: Owner, events: Sequence[AlertEvent]) -> str:
     """The command that writes the owner's briefing-book page for the newest month alerted."""
-    months = sorted(
-        {
-            str(e.payload["as_of_month"])
-            for e in events
-            if e.measure_id and e.payload.get("as_of_month")
-        }
-    )
+    months = sorted({str(e.payload["as_of_month"]) for e in events if e.payload.get("as_of_month")})
     if not months:
         return ""
     return f" Your page of the briefing book: {report_command(months[-1], owner.id)}"
