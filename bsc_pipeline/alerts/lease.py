@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bsc_pipeline.alerts.outbox import writing
+from bsc_pipeline.liveness import pid_running
 from bsc_pipeline.warehouse.schema import delivery_lease
 
 DELIVERY = "alert_delivery"
@@ -70,17 +71,6 @@ def _alive(holder: str) -> bool:
     if host != socket.gethostname() or not pid_text.isdigit():
         return True
     return pid_running(int(pid_text))
-
-
-def pid_running(pid: int) -> bool:
-    """Whether a process with this id exists on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
 
 
 def release(engine: Engine, holder: str, name: str = DELIVERY) -> None:
