@@ -104,7 +104,7 @@ def run_months(
         task = progress.add_task("months", total=len(months))
         for month in months:
             progress.update(task, description=f"month {month}")
-            run_id = dg.make_new_run_id()
+            run_id = str(uuid.uuid4())  # known before the run starts, for the watcher
             with watch_run(instance, run_id, pool, lambda text: progress.console.print(text)):
                 result = job.execute_in_process(
                     partition_key=month,
