@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -48,6 +49,21 @@ def explain_exception(exc: BaseException, warehouse_url: str | None = None) -> s
         return line
     kind, message = chain[-1]
     return f"{kind}: {first_line(message)}"
+
+
+def explain_error_info(error: Any, warehouse_url: str | None = None) -> str:
+    """The same for Dagster's serialised error (`cls_name`, `message`, `cause`, `context`):
+    the recognised cause inside "Exceeded max_retries", else the innermost error's line."""
+    chain = []
+    while error is not None:
+        chain.append((error.cls_name or "", error.message))
+        error = error.cause or getattr(error, "context", None)
+    line = explain(chain, warehouse_url)
+    if line is not None:
+        return line
+    kind, message = chain[-1]
+    text = first_line(message)  # Dagster's message often starts with the type already
+    return f"{kind}: {text}" if kind and not text.startswith(f"{kind}:") else text
 
 
 def first_line(message: str) -> str:

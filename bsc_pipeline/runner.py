@@ -24,7 +24,7 @@ from bsc_pipeline.defs.jobs import NIGHTLY_JOB, closed_months, published_months,
 from bsc_pipeline.defs.partitions import monthly_partitions
 from bsc_pipeline.defs.resources import BscResource
 from bsc_pipeline.defs.stuck_runs import DeadRun, free_dead_holders, holder_tags, watch_run
-from bsc_pipeline.failures import explain, first_line
+from bsc_pipeline.failures import explain_error_info, first_line
 from bsc_pipeline.lake import Lake
 from bsc_pipeline.periods import Month
 from bsc_pipeline.settings import Settings
@@ -435,7 +435,9 @@ def _outcome(
         if error is not None:
             errors = [(None, error)]
     lines = [
-        f"{step}: {_cause(error, warehouse_url)}" if step else _cause(error, warehouse_url)
+        f"{step}: {explain_error_info(error, warehouse_url)}"
+        if step
+        else explain_error_info(error, warehouse_url)
         for step, error in errors
     ]
     trace = "\n".join(error.to_string() for _, error in errors) or None
@@ -447,20 +449,6 @@ def _gate_failed(lake: Lake, month: str, dataset: str) -> bool:
         return not (lake.read_json("gate", month, dataset) or {}).get("passed", True)
     except Exception:  # a corrupt verdict is reported by the run that reads it
         return False
-
-
-def _cause(error: Any, warehouse_url: str | None) -> str:
-    """The recognised cause in a serialised error chain ("Exceeded max_retries" wraps it), else
-    the innermost error's first line."""
-    chain = []
-    while error is not None:
-        chain.append((error.cls_name or "", error.message))
-        error = error.cause or getattr(error, "context", None)
-    line = explain(chain, warehouse_url)
-    if line is not None:
-        return line
-    kind, message = chain[-1]
-    return f"{kind}: {first_line(message)}" if kind else first_line(message)
 
 
 def print_summary(

@@ -35,9 +35,12 @@ def _spec() -> Spec:
 
 
 def _engine() -> Engine:
-    from bsc_pipeline.warehouse.engine import make_engine
+    """The warehouse, migrated first: delivery needs the retry columns and the lease table."""
+    from bsc_pipeline.warehouse.engine import make_engine, upgrade_warehouse
 
-    return make_engine(Settings.from_env().warehouse_url)
+    engine = make_engine(Settings.from_env().warehouse_url)
+    upgrade_warehouse(engine)
+    return engine
 
 
 @app.command("list")
