@@ -10,6 +10,7 @@ watched by Dagster's run monitoring (`run_monitoring` in deploy/dagster.yaml).
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -29,6 +30,7 @@ HEARTBEAT_EVERY = timedelta(seconds=30)
 STALE_AFTER = timedelta(minutes=5)
 """A heartbeat older than this means the run's process is gone (ten missed beats)."""
 WAIT_NOTICE_AFTER = timedelta(seconds=10)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -130,31 +132,38 @@ def watch_run(
     publish slot, say which run holds it (then again each minute it still waits)."""
     stop = threading.Event()
 
+    state: dict[str, datetime | None] = {"waiting_since": None, "told_at": None}
+    last_beat = [datetime.now(UTC)]
+
+    def tick() -> None:
+        now = datetime.now(UTC)
+        if now - last_beat[0] >= HEARTBEAT_EVERY and instance.get_run_by_id(run_id):
+            instance.add_run_tags(run_id, {HEARTBEAT_TAG: _stamp(now)})
+            last_beat[0] = now
+        holders = slot_holders(instance, pool, run_id)
+        if holders is None:
+            state.update(waiting_since=None, told_at=None)
+            return
+        for dead in free_dead_holders(instance, pool):
+            say(f"run {dead.run_id[:8]} died holding the publish slot ({dead.why}): freed")
+        since = state["waiting_since"] = state["waiting_since"] or now
+        told = state["told_at"]
+        due = told is None or now - told >= timedelta(minutes=1)
+        if now - since >= WAIT_NOTICE_AFTER and due:
+            state["told_at"] = now
+            held = ", ".join(holders) or "another run"
+            say(
+                f"waiting {int((now - since).total_seconds())} s for the publish slot of this "
+                f"warehouse ({pool}), held by {held} which is still running; this month "
+                "publishes when it is done"
+            )
+
     def loop() -> None:
-        waiting_since: datetime | None = None
-        told_at: datetime | None = None
-        last_beat = datetime.now(UTC)
         while not stop.wait(poll_seconds):
-            now = datetime.now(UTC)
-            if now - last_beat >= HEARTBEAT_EVERY and instance.get_run_by_id(run_id):
-                instance.add_run_tags(run_id, {HEARTBEAT_TAG: _stamp(now)})
-                last_beat = now
-            holders = slot_holders(instance, pool, run_id)
-            if holders is None:
-                waiting_since = told_at = None
-                continue
-            for dead in free_dead_holders(instance, pool):
-                say(f"run {dead.run_id[:8]} died holding the publish slot ({dead.why}): freed")
-            waiting_since = waiting_since or now
-            due = told_at is None or now - told_at >= timedelta(minutes=1)
-            if now - waiting_since >= WAIT_NOTICE_AFTER and due:
-                told_at = now
-                held = ", ".join(holders) or "another run"
-                say(
-                    f"waiting {int((now - waiting_since).total_seconds())} s for the publish "
-                    f"slot of this warehouse ({pool}), held by {held} which is still running; "
-                    "this month publishes when it is done"
-                )
+            try:
+                tick()
+            except Exception as exc:  # a busy instance database: try again next second
+                log.debug("run watch: %s", exc)
 
     thread = threading.Thread(target=loop, name="bsc-run-watch", daemon=True)
     thread.start()
