@@ -1,7 +1,8 @@
 """`bsc`: the headless way to run, inspect and export the scorecard pipeline.
 
 Exit codes scripts can rely on: 0 success, 1 the work ran but something failed (a run, a gate,
-a spec error), 2 bad usage.
+a spec error), 2 bad usage. A failure ends in one line naming its cause and the next step; the
+full trace is shown with `bsc --verbose`.
 """
 
 from __future__ import annotations
@@ -63,6 +64,20 @@ def _mount_sub_apps() -> None:
     )
 
 
+@app.callback()
+def _root(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show the full trace behind a failure.")
+    ] = False,
+) -> None:
+    if verbose:
+        os.environ["BSC_VERBOSE"] = "1"
+
+
+def _verbose() -> bool:
+    return os.environ.get("BSC_VERBOSE") == "1"
+
+
 def _parse_month(text: str) -> str:
     try:
         return str(Month.parse(text))
@@ -83,11 +98,14 @@ def run(
     period: Annotated[str, typer.Option("--period", "-p", help="Month to run, YYYY-MM.")],
 ) -> None:
     """Run the whole pipeline for one month (extract, gate, measure, score, publish, alert)."""
-    from bsc_pipeline.runner import run_months
+    from bsc_pipeline.runner import OutsidePartitions, run_months
 
     month = _parse_month(period)
     _configure_logging()
-    report = run_months([month], console=console)
+    try:
+        report = run_months([month], console=console)
+    except OutsidePartitions as exc:
+        raise typer.BadParameter(str(exc), param_hint="--period") from None
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -104,7 +122,7 @@ def backfill(
 
     Alerts of months before the newest are kept as history; owners hear about the newest only.
     """
-    from bsc_pipeline.runner import landed_months, run_months
+    from bsc_pipeline.runner import OutsidePartitions, landed_months, run_months
 
     _configure_logging()
     if all_landed:
@@ -121,7 +139,10 @@ def backfill(
         ]
     else:
         raise typer.BadParameter("give --start and --end, or --all-landed")
-    report = run_months(months, console=console, jobs=jobs, backfill=True)
+    try:
+        report = run_months(months, console=console, jobs=jobs, backfill=True)
+    except OutsidePartitions as exc:
+        raise typer.BadParameter(str(exc)) from None
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -152,8 +173,24 @@ def status() -> None:
 
 
 def main() -> None:
+    """The `bsc` entry point: an unexpected failure ends in one line (cause and next step), its
+    trace only with --verbose."""
     _mount_sub_apps()
-    app()
+    try:
+        app()
+    except Exception as exc:
+        from bsc_pipeline.failures import explain_exception
+
+        if _verbose():
+            raise
+        line = explain_exception(exc, os.environ.get("BSC_WAREHOUSE_URL") or _default_url())
+        console.print(f"[red]error:[/] {line}", soft_wrap=True, highlight=False)
+        console.print("[dim]The full trace: re-run with `bsc --verbose ...`.[/]")
+        sys.exit(1)
+
+
+def _default_url() -> str:
+    return Settings.from_env().warehouse_url
 
 
 if __name__ == "__main__":

@@ -22,6 +22,17 @@ _MONTH = re.compile(r"^\d{4}-\d{2}$")
 LAYERS = ("raw", "staged", "quarantine", "gate", "measures", "scorecard", "rollups")
 
 
+class CorruptLakeFile(Exception):
+    """A lake file that exists but cannot be read (a crash mid-copy, a disk error, an edit)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"lake file {path} is corrupt ({reason}): delete it and re-run the month; "
+            "it is rebuilt from the landing files"
+        )
+        self.path = path
+
+
 class Lake:
     """Paths and atomic reads/writes under one lake folder."""
 
@@ -51,7 +62,11 @@ class Lake:
         source = self.path(layer, month, dataset)
         if not source.exists():
             return None
-        return pq.read_table(source, columns=columns).to_pandas()
+        try:
+            table = pq.read_table(source, columns=columns)
+        except (pa.ArrowException, OSError) as exc:
+            raise CorruptLakeFile(source, _first_line(exc)) from exc
+        return table.to_pandas()
 
     def write_json(
         self, payload: dict[str, Any], layer: str, month: str, dataset: str | None = None
@@ -67,7 +82,10 @@ class Lake:
         source = self.path(layer, month, dataset, suffix=".json")
         if not source.exists():
             return None
-        loaded: dict[str, Any] = json.loads(source.read_text(encoding="utf-8"))
+        try:
+            loaded: dict[str, Any] = json.loads(source.read_text(encoding="utf-8"))
+        except (ValueError, OSError) as exc:
+            raise CorruptLakeFile(source, _first_line(exc)) from exc
         return loaded
 
     def months(self, layer: str, dataset: str | None = None) -> list[str]:
@@ -89,3 +107,7 @@ class Lake:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -19,10 +19,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bsc_pipeline.defs import build_definitions
-from bsc_pipeline.defs.assets import BACKFILL_THROUGH_TAG, HISTORY_WINDOW_MONTHS, PUBLISH_POOL
-from bsc_pipeline.defs.backfill import backfill_job_from_env
+from bsc_pipeline.defs.assets import BACKFILL_THROUGH_TAG, HISTORY_WINDOW_MONTHS, publish_pool
 from bsc_pipeline.defs.jobs import NIGHTLY_JOB, closed_months, published_months, warehouse_engine
+from bsc_pipeline.defs.partitions import monthly_partitions
 from bsc_pipeline.defs.resources import BscResource
+from bsc_pipeline.defs.stuck_runs import DeadRun, free_dead_holders, holder_tags, watch_run
+from bsc_pipeline.failures import explain_error_info, first_line
 from bsc_pipeline.lake import Lake
 from bsc_pipeline.periods import Month
 from bsc_pipeline.settings import Settings
@@ -37,6 +39,8 @@ class MonthOutcome:
     run_id: str
     held_datasets: list[str] = field(default_factory=list)
     error: str | None = None
+    trace: str | None = None
+    """The full error chain, shown with `bsc --verbose`."""
 
 
 @dataclass
@@ -88,12 +92,15 @@ def run_months(
     A failed month does not stop the rest; the summary says which months published, held, failed.
     """
     settings = settings or Settings.from_env()
+    check_partitions(settings, months)
     if jobs > 1:
         return run_backfill(
             months, console=console, jobs=jobs, settings=settings, instance=instance
         )
     job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB)
     instance = instance or dagster_instance()
+    pool = publish_pool(settings.warehouse_url)
+    release_dead_runs(instance, pool, settings, console)
     lake = Lake(settings.lake_dir)
     tags = {BACKFILL_THROUGH_TAG: max(months)} if backfill and months else {}
     outcomes: list[MonthOutcome] = []
@@ -101,17 +108,80 @@ def run_months(
         task = progress.add_task("months", total=len(months))
         for month in months:
             progress.update(task, description=f"month {month}")
-            result = job.execute_in_process(
-                partition_key=month,
-                instance=instance,
-                raise_on_error=False,
-                run_config=console_log_config(),
-                tags=tags,
-            )
-            outcomes.append(_outcome(month, result, lake))
+            run_id = str(uuid.uuid4())  # known before the run starts, for the watcher
+            with watch_run(instance, run_id, pool, lambda text: progress.console.print(text)):
+                result = job.execute_in_process(
+                    partition_key=month,
+                    instance=instance,
+                    raise_on_error=False,
+                    run_config=console_log_config(),
+                    run_id=run_id,
+                    tags={**holder_tags(), **tags},
+                )
+            outcome = _outcome(month, result, lake, settings.warehouse_url)
+            if not outcome.succeeded:
+                record_failure(settings, outcome)
+            outcomes.append(outcome)
             progress.advance(task)
     print_summary(console, outcomes)
     return RunReport(outcomes)
+
+
+class OutsidePartitions(ValueError):
+    """A month the Dagster partitions do not have: a usage error, not a failed run."""
+
+
+def check_partitions(settings: Settings, months: Sequence[str]) -> None:
+    """Refuse months before `BSC_PARTITIONS_START` or after the current month."""
+    keys = monthly_partitions(settings).get_partition_keys()
+    outside = [m for m in months if m not in set(keys)]
+    if not outside:
+        return
+    span = f"{keys[0]} to {keys[-1]}" if keys else "none yet"
+    raise OutsidePartitions(
+        f"{', '.join(outside)} is outside the partitions ({span}): pick a month in that range, "
+        "or set BSC_PARTITIONS_START earlier"
+    )
+
+
+def release_dead_runs(
+    instance: dg.DagsterInstance, pool: str, settings: Settings, console: Console
+) -> list[DeadRun]:
+    """Free the publish slot of runs that died holding it, record them as failed in the
+    warehouse, and say so: otherwise this run would wait for them forever."""
+    dead = free_dead_holders(instance, pool)
+    for run in dead:
+        console.print(
+            f"[yellow]run {run.run_id[:8]} ({run.partition or 'no month'}) died without "
+            f"finishing ({run.why}): marked failed and its publish slot freed[/]",
+            soft_wrap=True,
+        )
+        if run.partition:
+            record_failure(
+                settings,
+                MonthOutcome(run.partition, False, run.run_id, error=f"the run died: {run.why}"),
+            )
+    return dead
+
+
+def record_failure(settings: Settings, outcome: MonthOutcome) -> None:
+    """Keep the failed run in `pipeline_run` with its error, so `bsc status` shows the failure
+    rather than the month's last publication. Best effort: the warehouse may be what failed."""
+    from bsc_pipeline.warehouse import make_engine, record_run, upgrade_warehouse
+
+    try:
+        engine = make_engine(settings.warehouse_url)
+        try:
+            upgrade_warehouse(engine)
+            record_run(
+                engine, outcome.run_id, outcome.month, "failed", error=outcome.error or "failed"
+            )
+        finally:
+            engine.dispose()
+    except Exception as exc:  # the cause is already in the outcome
+        logging.getLogger(__name__).warning(
+            "run %s not recorded in pipeline_run: %s", outcome.run_id, first_line(str(exc))
+        )
 
 
 _COLUMNS = (
@@ -178,18 +248,20 @@ def months_to_recompute(settings: Settings, months: Sequence[str]) -> list[str]:
     return sorted(later - set(months))
 
 
-def ensure_publish_pool(instance: dg.DagsterInstance, console: Console | None = None) -> None:
-    """Give the `warehouse_publish` pool one slot unless the instance already limits it."""
+def ensure_publish_pool(
+    instance: dg.DagsterInstance, pool: str, console: Console | None = None
+) -> None:
+    """Give the warehouse's publish pool one slot unless the instance already limits it."""
     storage = instance.event_log_storage
     if not storage.supports_global_concurrency_limits:
         return
-    if PUBLISH_POOL in storage.get_concurrency_keys():
+    if pool in storage.get_concurrency_keys():
         return
     if instance.global_op_concurrency_default_limit is not None:
         return
-    storage.set_concurrency_slots(PUBLISH_POOL, 1)
+    storage.set_concurrency_slots(pool, 1)
     if console is not None:
-        console.print(f"[dim]Dagster pool {PUBLISH_POOL} limited to 1 publisher[/]")
+        console.print(f"[dim]Dagster pool {pool} limited to 1 publisher[/]")
 
 
 def run_backfill(
@@ -206,12 +278,14 @@ def run_backfill(
     with ExitStack() as stack:
         if instance is None:
             instance = stack.enter_context(_persistent_instance(console))
-        ensure_publish_pool(instance, console)
+        pool = publish_pool(settings.warehouse_url)
+        ensure_publish_pool(instance, pool, console)
+        release_dead_runs(instance, pool, settings, console)
         tag = uuid.uuid4().hex
         config = backfill_run_config(months, settings, jobs, recompute)
         # Dagster runs in the main thread, so Ctrl-C stops the worker processes the usual way.
         with _progress(instance, tag, months, recompute, console):
-            run_id, status, staged, published = _execute_backfill(instance, config, tag)
+            run_id, status, staged, published = _execute_backfill(instance, config, tag, pool)
     outcomes = _backfill_outcomes(months, staged, published, run_id, status)
     redone = [_month_outcome(r, run_id) for r in published if r["month"] in set(recompute)]
     print_summary(console, outcomes)
@@ -226,13 +300,17 @@ def run_backfill(
 
 
 def _execute_backfill(
-    instance: dg.DagsterInstance, config: dict[str, Any], tag: str
+    instance: dg.DagsterInstance, config: dict[str, Any], tag: str, pool: str
 ) -> tuple[str, str, list[dict[str, Any]], list[dict[str, Any]]]:
     """Execute the backfill; the run id and status, and each month's result from the outputs."""
-    job = dg.reconstructable(backfill_job_from_env)
-    with dg.execute_job(
-        job, instance=instance, run_config=config, tags={BACKFILL_TAG: tag}
-    ) as result:
+    job = dg.build_reconstructable_job(
+        "bsc_pipeline.defs.backfill",
+        "backfill_job_from_env",
+        reconstructable_kwargs={"pool": pool},
+    )
+    # No heartbeat tag: nothing beats it while the executor runs, so only the process is checked.
+    tags = {BACKFILL_TAG: tag, **holder_tags(heartbeat=False)}
+    with dg.execute_job(job, instance=instance, run_config=config, tags=tags) as result:
         staged = list(_node_output(result, "extract_and_stage", {}).values())
         published = list(_node_output(result, "deliver_alerts", []))
         return result.run_id, result.dagster_run.status.value.lower(), staged, published
@@ -339,27 +417,47 @@ def _backfill_outcomes(
     return outcomes
 
 
-def _outcome(month: str, result: dg.ExecuteInProcessResult, lake: Lake) -> MonthOutcome:
+def _outcome(
+    month: str, result: dg.ExecuteInProcessResult, lake: Lake, warehouse_url: str | None = None
+) -> MonthOutcome:
     held = sorted(
         d.parent.name
         for d in (lake.root / "gate").glob(f"*/{month}.json")
-        if not (lake.read_json("gate", month, d.parent.name) or {}).get("passed", True)
+        if _gate_failed(lake, month, d.parent.name)
     )
-    error = None
-    if not result.success:
-        failures = [e for e in result.all_events if e.is_step_failure]
-        error = (
-            "; ".join(
-                f"{e.step_key}: {e.step_failure_data.error.message.strip()}"
-                for e in failures
-                if e.step_failure_data.error
-            )
-            or "run failed"
-        )
-    return MonthOutcome(month, result.success, result.run_id, held, error)
+    if result.success:
+        return MonthOutcome(month, True, result.run_id, held)
+    errors: list[tuple[str | None, Any]] = [
+        (e.step_key, e.step_failure_data.error)
+        for e in result.all_events
+        if e.is_step_failure and e.step_failure_data.error
+    ]
+    if not errors:
+        # A failure outside any step (the run could not start): the run failure's own error.
+        failure = next((e for e in result.all_events if e.is_run_failure), None)
+        error = getattr(failure.event_specific_data, "error", None) if failure else None
+        if error is not None:
+            errors = [(None, error)]
+    lines = [
+        f"{step}: {explain_error_info(error, warehouse_url)}"
+        if step
+        else explain_error_info(error, warehouse_url)
+        for step, error in errors
+    ]
+    trace = "\n".join(error.to_string() for _, error in errors) or None
+    return MonthOutcome(month, False, result.run_id, held, "; ".join(lines) or "run failed", trace)
 
 
-def print_summary(console: Console, outcomes: list[MonthOutcome]) -> None:
+def _gate_failed(lake: Lake, month: str, dataset: str) -> bool:
+    try:
+        return not (lake.read_json("gate", month, dataset) or {}).get("passed", True)
+    except Exception:  # a corrupt verdict is reported by the run that reads it
+        return False
+
+
+def print_summary(
+    console: Console, outcomes: list[MonthOutcome], *, verbose: bool | None = None
+) -> None:
     """One line of counts, then a table of the months that need a look (held or failed)."""
     published = sum(o.succeeded and not o.held_datasets for o in outcomes)
     held = sum(o.succeeded and bool(o.held_datasets) for o in outcomes)
@@ -379,3 +477,9 @@ def print_summary(console: Console, outcomes: list[MonthOutcome]) -> None:
         outcome = "[red]failed[/]" if not o.succeeded else "[yellow]held[/]"
         table.add_row(o.month, outcome, ", ".join(o.held_datasets), o.run_id[:8], o.error or "")
     console.print(table)
+    if verbose if verbose is not None else os.environ.get("BSC_VERBOSE") == "1":
+        for o in attention:
+            if o.trace:
+                console.print(f"[dim]{o.month}:[/]", o.trace, markup=False, highlight=False)
+    elif any(o.trace for o in attention):
+        console.print("[dim]The full error of each failed month: re-run with `bsc --verbose`.[/]")

@@ -8,6 +8,7 @@ every recorded target is redacted and every error text is scrubbed of them.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import smtplib
@@ -183,13 +184,13 @@ class WebhookChannel:
                 f"{self.name} URL must be http(s), got scheme {parts.scheme!r}", retryable=False
             )
         data = json.dumps(self.payload(message), default=str).encode("utf-8")
+        secrets = [target, parts.path, parts.query]
         request = urllib.request.Request(  # noqa: S310 - scheme checked above
             target,
             data=data,
             method="POST",
             headers={"Content-Type": "application/json", DEDUP_HEADER: message.dedup_header},
         )
-        secrets = [target, parts.path, parts.query]
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 response.read()
@@ -203,6 +204,10 @@ class WebhookChannel:
             reason = getattr(exc, "reason", exc)
             detail = scrub(f"{type(exc).__name__}: {reason}", secrets)
             raise DeliveryError(detail, retryable=True) from None
+        except (http.client.InvalidURL, ValueError) as exc:
+            # http.client.InvalidURL (a space, a control character): fix the variable's value.
+            detail = scrub(f"the {self.name} URL is not valid ({exc})", secrets)
+            raise DeliveryError(detail, retryable=False) from None
 
 
 class SlackChannel(WebhookChannel):

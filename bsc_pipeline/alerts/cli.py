@@ -1,6 +1,8 @@
-"""`bsc alerts`: look at the outbox, deliver it, and prove an owner's channels work."""
+"""`bsc alerts`: look at the outbox, deliver or requeue it, and prove an owner's channels work."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import typer
 from rich.console import Console
@@ -17,7 +19,7 @@ from bsc_pipeline.spec.models import Spec
 from bsc_pipeline.spec.problems import SpecError
 
 app = typer.Typer(
-    help="Alerts to owners: list the outbox, deliver it, send a test message.",
+    help="Alerts to owners: list the outbox, deliver or requeue it, send a test message.",
     no_args_is_help=True,
 )
 console = Console()
@@ -33,9 +35,12 @@ def _spec() -> Spec:
 
 
 def _engine() -> Engine:
-    from bsc_pipeline.warehouse.engine import make_engine
+    """The warehouse, migrated first: delivery needs the retry columns and the lease table."""
+    from bsc_pipeline.warehouse.engine import make_engine, upgrade_warehouse
 
-    return make_engine(Settings.from_env().warehouse_url)
+    engine = make_engine(Settings.from_env().warehouse_url)
+    upgrade_warehouse(engine)
+    return engine
 
 
 @app.command("list")
@@ -72,15 +77,53 @@ def list_events(
 def deliver(
     backoff_base: float = typer.Option(1.0, help="first retry wait in seconds (doubles)"),
 ) -> None:
-    """Send every pending event: one digest per owner and channel, retried with backoff."""
+    """Send every pending event that is due: one digest per owner and channel.
+
+    A round that fails leaves the events pending with a later retry time (doubling from
+    BSC_ALERT_RETRY_SECONDS, default 60); they are given up, and the engineers told, only after
+    BSC_ALERT_GIVE_UP_HOURS (default 24) or BSC_ALERT_MAX_ROUNDS failed rounds.
+    """
     summary = deliver_pending(_engine(), _spec(), backoff_base=backoff_base)
+    if summary.busy:
+        console.print(
+            f"another delivery ({summary.busy}) is running on this warehouse; it sends the "
+            f"{summary.still_pending} pending event(s), nothing sent here",
+            markup=False,
+        )
+        return
     console.print(
         f"sent {summary.digests_sent} digest(s): {summary.delivered} event(s) delivered, "
-        f"{summary.dead} given up, {summary.dead_letters} dead letter(s) to the engineers, "
+        f"{summary.rescheduled} to retry later, {summary.dead} given up, "
+        f"{summary.dead_letters} dead letter(s) to the engineers, "
         f"{summary.still_pending} still pending ({summary.failed_attempts} failed attempt(s))"
     )
-    if summary.dead or summary.still_pending:
+    if summary.dead or summary.rescheduled:
         raise typer.Exit(1)
+
+
+@app.command()
+def requeue(
+    dead: bool = typer.Option(
+        False,
+        "--dead",
+        help="also put given-up events back in the queue, with a fresh give-up time",
+    ),
+    since: str | None = typer.Option(
+        None, "--since", help="only events created on or after this date (YYYY-MM-DD)"
+    ),
+) -> None:
+    """Make pending events due now (after an outage is fixed), and with --dead retry dead ones."""
+    start = None
+    if since is not None:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError:
+            raise typer.BadParameter(
+                f"expected YYYY-MM-DD, got {since!r}", param_hint="--since"
+            ) from None
+        start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    count = outbox.requeue(_engine(), dead=dead, since=start, now=outbox.utcnow())
+    console.print(f"{count} event(s) queued for the next `bsc alerts deliver`")
 
 
 @app.command()

@@ -2,13 +2,15 @@
 
 Publishing writes events in its own transaction (pass its connection to `write_events`), so a
 month is never published without its alerts nor alerted without being published. Delivery reads
-pending events, records every attempt, and marks an event delivered only after a successful send.
+pending events that are due, records every attempt, and marks an event delivered only after a
+successful send; a failed round reschedules it (`next_attempt_at`) rather than giving up.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bsc_pipeline.alerts.transitions import HISTORICAL, AlertEvent
 from bsc_pipeline.spec.models import Spec
+from bsc_pipeline.warehouse.engine import WRITE_OPTION
 from bsc_pipeline.warehouse.schema import alert_delivery, alert_event
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,10 @@ class StoredEvent:
     event: AlertEvent
     state: str
     created_at: datetime
+    attempts: int = 0
+    """Failed delivery rounds so far."""
+    queued_at: datetime | None = None
+    """When the event was (re)queued; the give-up time counts from here."""
 
     @property
     def event_id(self) -> str:
@@ -44,10 +51,28 @@ class ChannelRecord:
 
     delivered: bool = False
     failures: int = 0
+    refused_at: datetime | None = None
+    """Last permanent error (HTTP 4xx, SMTP 5xx, bad URL): retrying the channel cannot help,
+    until someone fixes it and requeues the event."""
+
+
+REFUSED = "refused"
+"""`alert_delivery.outcome` of an attempt whose error retrying cannot fix."""
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A transaction that takes SQLite's write lock at BEGIN: a read upgraded to a write later
+    fails at once with "database is locked" when another process wrote in between."""
+    with (
+        engine.connect().execution_options(**{WRITE_OPTION: True}) as connection,
+        connection.begin(),
+    ):
+        yield connection
 
 
 def write_events(
@@ -101,14 +126,20 @@ def list_events(
     pending_only: bool = False,
     event_ids: Iterable[str] | None = None,
     historical: bool = True,
+    due_at: datetime | None = None,
 ) -> list[StoredEvent]:
-    """Events oldest first, optionally only pending ones or only the given ids; `historical`
-    False leaves out the events recorded as history, which were never meant to be sent."""
+    """Events oldest first, optionally only pending ones, only those due at `due_at` (their
+    retry time has come) or only the given ids; `historical` False leaves out the events
+    recorded as history, which were never meant to be sent."""
     query = sa.select(alert_event).order_by(alert_event.c.created_at, alert_event.c.dedup_key)
     if pending_only:
         query = query.where(alert_event.c.state == PENDING)
     if not historical:
         query = query.where(alert_event.c.state != HISTORICAL)
+    if due_at is not None:
+        query = query.where(
+            sa.or_(alert_event.c.next_attempt_at.is_(None), alert_event.c.next_attempt_at <= due_at)
+        )
     if event_ids is not None:
         query = query.where(alert_event.c.event_id.in_(list(event_ids)))
     with engine.connect() as connection:
@@ -135,7 +166,13 @@ def _stored(row: Any) -> StoredEvent:
         historical=row["state"] == HISTORICAL,
         payload=dict(row["payload"] or {}),
     )
-    return StoredEvent(event=event, state=row["state"], created_at=row["created_at"])
+    return StoredEvent(
+        event=event,
+        state=row["state"],
+        created_at=row["created_at"],
+        attempts=int(row["attempts"] or 0),
+        queued_at=row["queued_at"],
+    )
 
 
 def record_attempt(
@@ -179,13 +216,28 @@ def channel_records(
             alert_delivery.c.channel,
             sa.func.sum(sa.case((alert_delivery.c.outcome == "ok", 1), else_=0)),
             sa.func.sum(sa.case((alert_delivery.c.outcome != "ok", 1), else_=0)),
+            sa.func.max(
+                sa.case((alert_delivery.c.outcome == REFUSED, alert_delivery.c.attempted_at))
+            ),
         )
         .where(alert_delivery.c.event_id.in_(list(event_ids)))
         .group_by(alert_delivery.c.event_id, alert_delivery.c.channel)
     )
     with engine.connect() as connection:
         rows = connection.execute(query).all()
-    return {(e, c): ChannelRecord(bool(ok), int(failed)) for e, c, ok, failed in rows}
+    return {
+        (e, c): ChannelRecord(bool(ok), int(failed), _aware(refused))
+        for e, c, ok, failed, refused in rows
+    }
+
+
+def _aware(value: Any) -> datetime | None:
+    """An aggregate over a UTC column comes back untyped (SQLite: text, naive)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def attempts(engine: Engine, event_id: str) -> list[dict[str, Any]]:
@@ -199,12 +251,51 @@ def attempts(engine: Engine, event_id: str) -> list[dict[str, Any]]:
         return [dict(row) for row in connection.execute(query).mappings()]
 
 
-def set_state(connection: Connection, event_ids: Iterable[str], state: str) -> None:
+def set_state(
+    connection: Connection, event_ids: Iterable[str], state: str, *, at: datetime | None = None
+) -> None:
     ids = list(event_ids)
     if ids:
+        values: dict[str, Any] = {"state": state}
+        if state == DEAD:
+            values["dead_at"] = at or utcnow()
         connection.execute(
-            alert_event.update().where(alert_event.c.event_id.in_(ids)).values(state=state)
+            alert_event.update().where(alert_event.c.event_id.in_(ids)).values(values)
         )
+
+
+def reschedule(
+    connection: Connection, stored: StoredEvent, *, next_attempt_at: datetime, error: str
+) -> None:
+    """One more failed round: the event stays pending until `next_attempt_at`."""
+    connection.execute(
+        alert_event.update()
+        .where(alert_event.c.event_id == stored.event_id)
+        .values(
+            attempts=stored.attempts + 1, next_attempt_at=next_attempt_at, last_error=error[:2000]
+        )
+    )
+
+
+def requeue(
+    engine: Engine, *, dead: bool = False, since: datetime | None = None, now: datetime
+) -> int:
+    """Make pending events due now and, with `dead`, put given-up events back in the queue with
+    a fresh give-up time; `since` limits it to events created from then on. Returns the count."""
+    states = [PENDING, DEAD] if dead else [PENDING]
+    query = alert_event.update().where(alert_event.c.state.in_(states))
+    if since is not None:
+        query = query.where(alert_event.c.created_at >= since)
+    values: dict[str, Any] = {"next_attempt_at": None}
+    if dead:
+        values.update(
+            state=sa.case((alert_event.c.state == DEAD, PENDING), else_=alert_event.c.state),
+            attempts=sa.case((alert_event.c.state == DEAD, 0), else_=alert_event.c.attempts),
+            queued_at=sa.case((alert_event.c.state == DEAD, now), else_=alert_event.c.queued_at),
+            dead_at=None,
+        )
+    with writing(engine) as connection:
+        return int(connection.execute(query.values(values)).rowcount or 0)
 
 
 def dead_letter(

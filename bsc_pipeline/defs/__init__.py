@@ -5,7 +5,12 @@ from __future__ import annotations
 import dagster as dg
 import yaml
 
-from bsc_pipeline.defs.assets import build_scorecard_assets, iter_dataset_assets, landing_specs
+from bsc_pipeline.defs.assets import (
+    build_scorecard_assets,
+    iter_dataset_assets,
+    landing_specs,
+    publish_pool,
+)
 from bsc_pipeline.defs.backfill import build_backfill_job
 from bsc_pipeline.defs.jobs import build_jobs
 from bsc_pipeline.defs.partitions import monthly_partitions
@@ -27,15 +32,16 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     partitions = monthly_partitions(settings)
     datasets = dataset_sources(settings)
+    pool = publish_pool(settings.warehouse_url)
     jobs, schedules = build_jobs(partitions, settings, close_day=settings.close_day)
     return dg.Definitions(
         assets=[
             *landing_specs(datasets),
             *iter_dataset_assets(datasets, partitions),
-            *build_scorecard_assets(datasets, partitions),
+            *build_scorecard_assets(datasets, partitions, pool),
             build_report_asset(partitions),
         ],
-        jobs=[*jobs, build_backfill_job()],
+        jobs=[*jobs, build_backfill_job(pool=pool)],
         schedules=schedules,
         sensors=[build_landing_sensor(datasets, jobs[0]), run_failure_to_engineers],
         resources={"bsc": BscResource.from_settings(settings), "gx": GXValidator()},

@@ -6,6 +6,7 @@ Dagster is only the edge: every asset calls one step of `bsc_pipeline.pipeline.P
 import warnings
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -23,12 +24,30 @@ HISTORY_WINDOW_MONTHS = 24
 READ_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 WRITE_RETRY = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 PUBLISH_POOL = "warehouse_publish"
+"""Prefix of the publish pools: one pool per warehouse (`publish_pool`), one slot each."""
 BACKFILL_THROUGH_TAG = "bsc/backfill_through"
 """Run tag of a month run that is part of a backfill: the backfill's newest month. Alerts of the
 older months are recorded as history, so owners hear only about the present."""
 EXTRACT_FAIL_AFTER = timedelta(days=35)
 EXTRACT_WARN_AFTER = timedelta(days=32)
 """Extracts arrive monthly: a dataset with no new file for 32 days warns, 35 days fails."""
+
+
+def publish_pool(warehouse_url: str) -> str:
+    """The pool of publishers to one warehouse: `warehouse_publish_<hash of its URL>`.
+
+    Runs publishing to different warehouses never wait for each other; the password is not
+    part of the hash, so changing it keeps the pool.
+    """
+    import hashlib
+
+    import sqlalchemy as sa
+
+    url = sa.make_url(warehouse_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        url = url.set(database=str(Path(url.database).expanduser().resolve()))
+    identity = url.render_as_string(hide_password=True)
+    return f"{PUBLISH_POOL}_{hashlib.sha256(identity.encode()).hexdigest()[:10]}"
 
 
 def landing_key(dataset: str) -> dg.AssetKey:
@@ -153,9 +172,9 @@ def build_staged_asset(
 
 
 def build_scorecard_assets(
-    datasets: Mapping[str, str], partitions: dg.PartitionsDefinition
+    datasets: Mapping[str, str], partitions: dg.PartitionsDefinition, pool: str = PUBLISH_POOL
 ) -> list[dg.AssetsDefinition]:
-    """Measures, scoring, publication and alert delivery for a month."""
+    """Measures, scoring, publication (one at a time in `pool`) and alert delivery for a month."""
     with warnings.catch_warnings():
         # Beta in Dagster 1.13, and exactly what the first months need (no earlier partitions).
         warnings.simplefilter("ignore", dg.BetaWarning)
@@ -211,7 +230,7 @@ def build_scorecard_assets(
         kinds={"sqlite", "postgres"},
         deps=[scorecard],
         retry_policy=WRITE_RETRY,
-        pool=PUBLISH_POOL,
+        pool=pool,
         description=(
             "The month published to the warehouse in one transaction: facts, value history "
             "(each change with its reason and definition version), run lineage, gate results, "

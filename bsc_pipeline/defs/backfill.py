@@ -20,6 +20,7 @@ from bsc_pipeline.defs.assets import (
     PUBLISH_POOL,
     READ_RETRY,
     WRITE_RETRY,
+    publish_pool,
     raw_key,
     staged_key,
 )
@@ -175,11 +176,6 @@ def measure_and_score(
     yield dg.Output({**staged, "phase": "measures"})
 
 
-@dg.op(
-    pool=PUBLISH_POOL,
-    retry_policy=WRITE_RETRY,
-    description="The month published in one warehouse transaction; one publisher at a time.",
-)
 def publish(context: dg.OpExecutionContext, bsc: BscResource, scored: MonthResult) -> Iterator[Any]:
     month = scored["month"]
     if scored["error"] is not None:
@@ -261,27 +257,42 @@ def backfill_summary(results: Any) -> dict[str, list[str]]:
     return summary
 
 
-@dg.graph(
-    description=(
-        "Months in parallel: extract and gate every month, then measure, score and publish "
-        "every month (one publisher at a time), then deliver alerts once."
-    ),
-)
-def backfill_graph() -> None:
-    staged = plan_months().map(extract_and_stage).collect()
-    published = plan_publication(staged).map(lambda m: publish(measure_and_score(m))).collect()
-    summarize(staged, deliver_alerts(published))
+def backfill_graph(pool: str = PUBLISH_POOL) -> dg.GraphDefinition:
+    """Months in parallel; the publish step of every month in `pool` (one slot per warehouse)."""
+    publish_op = dg.op(
+        name="publish",
+        pool=pool,
+        retry_policy=WRITE_RETRY,
+        description="The month published in one warehouse transaction; one publisher at a time.",
+    )(publish)
+
+    @dg.graph(
+        name="backfill_graph",
+        description=(
+            "Months in parallel: extract and gate every month, then measure, score and publish "
+            "every month (one publisher at a time), then deliver alerts once."
+        ),
+    )
+    def graph() -> None:
+        staged = plan_months().map(extract_and_stage).collect()
+        published = (
+            plan_publication(staged).map(lambda m: publish_op(measure_and_score(m))).collect()
+        )
+        summarize(staged, deliver_alerts(published))
+
+    return graph
 
 
 def build_backfill_job(
     resources: Mapping[str, Any] | None = None,
     executor_def: dg.ExecutorDefinition = dg.multiprocess_executor,
+    pool: str = PUBLISH_POOL,
 ) -> dg.JobDefinition:
     """The backfill job (multiprocess by default; `k8s_job_executor` on a cluster).
 
     Resources are bound here for a `reconstructable` target, or by `Definitions` otherwise.
     """
-    return backfill_graph.to_job(
+    return backfill_graph(pool).to_job(
         name=BACKFILL_JOB,
         executor_def=executor_def,
         resource_defs=dict(resources or {}),
@@ -289,12 +300,17 @@ def build_backfill_job(
     )
 
 
-def backfill_job_from_env() -> dg.JobDefinition:
+def backfill_job_from_env(pool: str | None = None) -> dg.JobDefinition:
     """The job with settings from `BSC_*` (a `reconstructable` target: no asset graph, no GX).
 
     The runner passes its own settings as run config for the `bsc` resource, so the worker
-    processes use the same settings as the process that started the backfill.
+    processes use the same settings as the process that started the backfill; it passes the
+    pool of its warehouse too (`dg.build_reconstructable_job` kwargs), for the same reason.
     """
     from bsc_pipeline.settings import Settings
 
-    return build_backfill_job({"bsc": BscResource.from_settings(Settings.from_env())})
+    settings = Settings.from_env()
+    return build_backfill_job(
+        {"bsc": BscResource.from_settings(settings)},
+        pool=pool or publish_pool(settings.warehouse_url),
+    )

@@ -13,7 +13,7 @@ import dagster as dg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bsc_pipeline.defs.assets import PUBLISH_POOL
+from bsc_pipeline.defs.assets import publish_pool
 from bsc_pipeline.defs.resources import BscResource
 from bsc_pipeline.periods import Month
 from bsc_pipeline.settings import Settings
@@ -112,13 +112,12 @@ class CloseConfig(dg.Config):
     month: str
 
 
-@dg.op(
-    pool=PUBLISH_POOL,
-    description=(
-        "Close a published month in the warehouse, refusing one that was never published or "
-        "has held measures; closing twice is harmless."
-    ),
+CLOSE_DESCRIPTION = (
+    "Close a published month in the warehouse, refusing one that was never published or "
+    "has held measures; closing twice is harmless."
 )
+
+
 def close_month(
     context: dg.OpExecutionContext, config: CloseConfig, bsc: BscResource
 ) -> dg.Output[str]:
@@ -154,6 +153,9 @@ def build_jobs(
     partitions: dg.PartitionsDefinition, settings: Settings, close_day: int = CLOSE_DAY
 ) -> "tuple[list[UnresolvedAssetJobDefinition | dg.JobDefinition], list[dg.ScheduleDefinition]]":
     """The nightly asset job (first: the landing sensor's target), the close job, schedules."""
+    close_op = dg.op(
+        name="close_month", pool=publish_pool(settings.warehouse_url), description=CLOSE_DESCRIPTION
+    )(close_month)
     nightly = dg.define_asset_job(
         NIGHTLY_JOB,
         selection=dg.AssetSelection.all(),
@@ -167,7 +169,7 @@ def build_jobs(
         tags={"bsc/kind": "close"},
     )
     def monthly_close() -> None:
-        close_month()
+        close_op()
 
     @dg.schedule(
         name=NIGHTLY_SCHEDULE,

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
+from sqlalchemy.engine import Engine
 
 from bsc_pipeline.defs.assets import landing_key
 from bsc_pipeline.defs.resources import BscResource
@@ -233,6 +234,7 @@ def run_failure_to_engineers(context: dg.RunFailureSensorContext, bsc: BscResour
     engine = make_engine(settings.warehouse_url)
     try:
         upgrade_warehouse(engine)
+        _record_failed_month(context, engine, settings.warehouse_url)
         notify_pipeline_failure(
             engine,
             load_spec(settings.spec_path),
@@ -242,6 +244,26 @@ def run_failure_to_engineers(context: dg.RunFailureSensorContext, bsc: BscResour
         )
     finally:
         engine.dispose()
+
+
+def _record_failed_month(
+    context: dg.RunFailureSensorContext, engine: Engine, warehouse_url: str
+) -> None:
+    """A failed month's run in `pipeline_run` with its one-line cause, so `bsc status` does not
+    show the month as published (a `bsc run` records its own; the upsert keeps one row)."""
+    from bsc_pipeline.failures import explain_error_info
+    from bsc_pipeline.warehouse import record_run
+
+    month = context.dagster_run.tags.get("dagster/partition")
+    if not month:
+        return
+    errors = [
+        f"{event.step_key}: {explain_error_info(event.step_failure_data.error, warehouse_url)}"
+        for event in context.get_step_failure_events()
+        if event.step_failure_data.error is not None
+    ]
+    error = "; ".join(errors) or (context.failure_event.message or "run failed")
+    record_run(engine, context.dagster_run.run_id, month, "failed", error=error)
 
 
 def failure_text(context: dg.RunFailureSensorContext) -> str:

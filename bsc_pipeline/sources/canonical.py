@@ -235,7 +235,10 @@ def _convert(
     if cm.sequence_within is not None:
         return pa.nulls(n, pa.float64())
     if cm.debit is not None or cm.credit is not None:
-        return _debit_credit(ctx, canon, spec, cm)
+        amounts = _debit_credit(ctx, canon, spec, cm)
+        amounts, huge = v.out_of_range_number(amounts, whole=False)
+        ctx.bad.append(_Bad(canon, canon, "a finite number", huge, amounts))
+        return amounts
     arr, src = _text(ctx, canon, cm, spec.required)
     family = _arrow_family(arr.type)
     if family != "string" and family not in TYPE_FAMILY[spec.type]:
@@ -266,6 +269,9 @@ def _convert(
         noun = "a whole number" if spec.type == "int" else "a number"
         expected = f"{noun} ({_number_style(m).describe()})"
         ctx.bad.append(_Bad(canon, src, expected, bad, arr))
+        values, huge = v.out_of_range_number(values, whole=spec.type == "int")
+        limit = "below ±2⁶³ (9.2e18)" if spec.type == "int" else "a finite number"
+        ctx.bad.append(_Bad(canon, src, f"{noun} {limit}", huge, arr))
         return _signed(ctx, canon, cm, values)
     if spec.type in ("date", "datetime"):
         default = m.date_format if spec.type == "date" else m.datetime_format
@@ -273,6 +279,9 @@ def _convert(
         zone = cm.timezone or (m.timezone if spec.type == "datetime" else None)
         values, bad = v.parse_temporal(arr, formats, zone)
         ctx.bad.append(_Bad(canon, src, f"{spec.type} as {' or '.join(formats)}", bad, arr))
+        values, outside = v.out_of_range_time(values)
+        span = f"between {v.PANDAS_FIRST:%Y-%m-%d} and {v.PANDAS_LAST:%Y-%m-%d}"
+        ctx.bad.append(_Bad(canon, src, f"a {spec.type} {span}", outside, arr))
         return v.to_date(values) if spec.type == "date" else values
     values, bad = v.parse_bool(arr, cm.true_values, cm.false_values)
     ctx.bad.append(_Bad(canon, src, "true/false", bad, arr))

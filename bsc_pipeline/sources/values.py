@@ -7,6 +7,7 @@ the caller can reject exactly those rows and say what was seen.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TypeAlias
 
 import numpy as np
@@ -109,6 +110,37 @@ def parse_number(arr: Array, style: NumberStyle = NumberStyle()) -> tuple[Array,
     values = pc.if_else(negative, pc.negate(values), values)
     bad = present(text) & ~present(values)
     return values, bad
+
+
+PANDAS_FIRST = datetime(1677, 9, 22)
+PANDAS_LAST = datetime(2262, 4, 11)
+"""The days a canonical frame can hold (`datetime64[ns]`; its last instant is 23:47 that day)."""
+INT64_LIMIT = 2.0**63
+"""Whole numbers at or beyond ±2⁶³ overflow the canonical `Int64` column."""
+
+
+def out_of_range_time(values: Array) -> tuple[Array, np.ndarray]:
+    """Timestamps outside what pandas can hold (9999-12-31, 0001-01-01) as missing, and the mask
+    of them: the row is rejected with its reason rather than failing the whole month."""
+    first = pa.scalar(PANDAS_FIRST, pa.timestamp("s"))
+    last = pa.scalar(PANDAS_LAST + timedelta(hours=23), pa.timestamp("s"))
+    seconds = pc.cast(values, pa.timestamp("s"))
+    outside = pc.or_(pc.less(seconds, first), pc.greater_equal(seconds, last))
+    mask = _mask(pc.fill_null(outside, False))
+    if not mask.any():
+        return values, mask
+    return pc.if_else(pa.array(mask), pa.scalar(None, values.type), values), mask
+
+
+def out_of_range_number(values: Array, whole: bool) -> tuple[Array, np.ndarray]:
+    """Numbers that overflowed (`1e400` reads as infinity) or a whole number past ±2⁶³ as missing,
+    and the mask of them."""
+    floats = pc.cast(values, pa.float64())
+    outside = pc.greater_equal(pc.abs(floats), INT64_LIMIT) if whole else pc.is_inf(floats)
+    mask = _mask(pc.fill_null(outside, False))
+    if not mask.any():
+        return values, mask
+    return pc.if_else(pa.array(mask), pa.scalar(None, values.type), values), mask
 
 
 def parse_int(arr: Array, style: NumberStyle = NumberStyle()) -> tuple[Array, np.ndarray]:

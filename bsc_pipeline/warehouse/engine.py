@@ -6,7 +6,9 @@ psycopg 3. Both get the same tables because both are created by the same Alembic
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +46,16 @@ def make_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> Engi
     if parsed.get_backend_name() != "sqlite":
         return sa.create_engine(url, connect_args=connect_args or {}, pool_pre_ping=True)
 
-    if parsed.database and parsed.database != ":memory:":
-        _create_private(Path(parsed.database).expanduser())
+    file_db = bool(parsed.database) and parsed.database != ":memory:"
+    if file_db and not str(parsed.database).startswith("file:"):
+        path = Path(str(parsed.database)).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not _writable(path):
+            # Reading a warehouse we may not write (a copy for analysts, a read-only mount)
+            # works; a write says "read-only" instead of half-working.
+            url = _read_only_url(parsed, path)
+        else:
+            _create_private(path)
     engine = sa.create_engine(url, connect_args=connect_args or {})
 
     @sa.event.listens_for(engine, "connect")
@@ -55,8 +65,10 @@ def make_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> Engi
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_TIMEOUT_MS}")
-        if parsed.database and parsed.database != ":memory:":
-            cursor.execute("PRAGMA journal_mode = WAL")
+        if file_db:
+            # A read-only file keeps its journal mode; reads work the same.
+            with contextlib.suppress(sqlite3.OperationalError):
+                cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
@@ -79,6 +91,24 @@ def _create_private(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
     except FileExistsError:
         return
+
+
+def _writable(path: Path) -> bool:
+    """Whether SQLite may write the file (and create its journal beside it)."""
+    if path.exists():
+        return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    return os.access(path.parent, os.W_OK)
+
+
+def _read_only_url(parsed: sa.URL, path: Path) -> str:
+    """The same file opened read-only; `immutable` when SQLite could not create the WAL index
+    beside it (a read-only folder), since nobody can write it there either."""
+    shm = path.with_name(path.name + "-shm")
+    immutable = not os.access(path.parent, os.W_OK) and not shm.exists()
+    query = {"mode": "ro", "uri": "true", **({"immutable": "1"} if immutable else {})}
+    return parsed.set(database=f"file:{path.resolve()}", query=query).render_as_string(
+        hide_password=False
+    )
 
 
 def alembic_config() -> Config:

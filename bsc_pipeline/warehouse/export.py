@@ -1,4 +1,8 @@
-"""Finance exports of the published scorecard: the view's rows, as CSV, Parquet or Excel."""
+"""Finance exports of the published scorecard: the view's rows, as CSV, Parquet or Excel.
+
+Names come from the spec and data from extracts, so a text cell may begin with `=`: spreadsheet
+exports neutralise such cells (OWASP's CSV-injection rule) and numbers stay numbers.
+"""
 
 from __future__ import annotations
 
@@ -43,11 +47,11 @@ def export_scorecard(
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     if fmt == "csv":
-        frame.to_csv(partial, index=False)
+        neutralise_formulas(frame).to_csv(partial, index=False)
     elif fmt == "parquet":
         frame.to_parquet(partial, index=False)
     else:
-        _excel_frame(frame).to_excel(
+        _excel_frame(neutralise_formulas(frame)).to_excel(
             partial, index=False, sheet_name=period[:31], engine="openpyxl"
         )
     partial.replace(target)
@@ -57,3 +61,25 @@ def export_scorecard(
 def _excel_frame(frame: pd.DataFrame) -> pd.DataFrame:
     zoned = [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
     return frame.assign(**{c: frame[c].dt.tz_convert("UTC").dt.tz_localize(None) for c in zoned})
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""Characters a spreadsheet may read as the start of a formula (OWASP CSV injection)."""
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells starting a formula get a leading single quote, so Excel and LibreOffice show
+    them as text; numeric columns are left alone (a negative number is not text)."""
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+            continue
+        out[column] = values.map(_neutral_cell, na_action="ignore")
+    return out
+
+
+def _neutral_cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

@@ -267,15 +267,17 @@ def record_run(
     *,
     detail: str | None = None,
     started_at: datetime | None = None,
+    error: str | None = None,
 ) -> None:
-    """Record a run that did not publish (failed, refused, held) so operations see every run."""
+    """Record a run that did not publish (failed, refused, held) so operations see every run;
+    `error` is the one-line cause a failed run showed its user."""
     now = datetime.now(UTC)
     with engine.begin() as connection:
         _upsert_run(connection, run_id, str(Month.parse(month)), started_at or now, now, outcome)
         connection.execute(
             sa.update(schema.pipeline_run)
             .where(schema.pipeline_run.c.run_id == run_id)
-            .values(detail=detail)
+            .values(detail=detail, error=error)
         )
 
 

@@ -331,6 +331,7 @@ pipeline_run = sa.Table(
     sa.Column("finished_at", UtcDateTime()),
     sa.Column("outcome", sa.String(16), nullable=False),
     sa.Column("detail", sa.Text()),
+    sa.Column("error", sa.Text()),
     sa.Index(None, "month"),
 )
 
@@ -407,6 +408,11 @@ alert_event = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("run_id", sa.String(64)),
     sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UtcDateTime()),
+    sa.Column("last_error", sa.Text()),
+    sa.Column("queued_at", UtcDateTime()),
+    sa.Column("dead_at", UtcDateTime()),
     sa.Index(None, "state"),
 )
 
@@ -423,4 +429,13 @@ alert_delivery = sa.Table(
     sa.Column("detail", sa.Text()),
     sa.ForeignKeyConstraint(["event_id"], ["alert_event.event_id"]),
     sa.Index(None, "event_id"),
+)
+
+delivery_lease = sa.Table(
+    "delivery_lease",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(128), nullable=False),
+    sa.Column("acquired_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
 )

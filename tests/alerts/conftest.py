@@ -27,7 +27,6 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from bsc_pipeline.alerts.channels import EmailChannel, SlackChannel, SmtpConfig, WebhookChannel
 from bsc_pipeline.spec.models import Spec
-from bsc_pipeline.warehouse.schema import metadata
 
 HANG_BOUND = 600.0
 """Seconds that only bound a hang (a server start, a stalled request): a busy machine is slow."""
@@ -333,10 +332,14 @@ def spec() -> Spec:
 
 @pytest.fixture(scope="session")
 def _empty_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Creating every table takes most of a second on disk: do it once and copy the file."""
+    """Migrating takes a second or two on disk: do it once and copy the file."""
+    from bsc_pipeline.warehouse.engine import make_engine, upgrade_warehouse
+
     path = tmp_path_factory.mktemp("warehouse") / "empty.db"
-    template = sa.create_engine(f"sqlite:///{path}")
-    metadata.create_all(template)
+    template = make_engine(f"sqlite:///{path}")
+    upgrade_warehouse(template)
+    with template.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     template.dispose()
     return path
 

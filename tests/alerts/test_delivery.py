@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 
 from bsc_pipeline.alerts import outbox
 from bsc_pipeline.alerts.channels import EmailChannel, SmtpConfig, WebhookChannel
-from bsc_pipeline.alerts.delivery import deliver_pending, notify_pipeline_failure
+from bsc_pipeline.alerts.delivery import RetryPolicy, deliver_pending, notify_pipeline_failure
 from bsc_pipeline.alerts.transitions import plan_events
 from bsc_pipeline.warehouse.schema import alert_delivery, alert_event
 
@@ -156,17 +155,52 @@ def test_slack_receives_the_digest_text_with_the_dedup_key(
     assert request.body["dedup_keys"] == ["win_rate/2025-03/red"]
 
 
-def test_permanently_failing_channel_dead_letters_and_tells_the_engineers(
+def test_a_failing_channel_keeps_the_event_pending_then_dead_letters_after_the_give_up_time(
     engine, spec, channels, smtp, web, row, frame, monkeypatch
 ):
     secret_url = web.url("/hooks/crm/SECRET-123")
     monkeypatch.setenv("BSC_TEST_CRM_WEBHOOK", secret_url)
     web.script["/hooks/crm/SECRET-123"] = [503] * 10
     publish(engine, spec, frame(row("pipeline_coverage", "2025-03", "held")), EMPTY)
+    start = datetime.now(UTC)
+    policy = RetryPolicy(give_up_after=timedelta(hours=24), base=timedelta(minutes=1))
 
-    summary = deliver_pending(engine, spec, channels=channels, backoff_base=FAST)
+    first = deliver_pending(
+        engine, spec, channels=channels, backoff_base=FAST, now=lambda: start, policy=policy
+    )
 
     assert len(web.to("/hooks/crm/SECRET-123")) == spec.alerts.max_attempts == 3
+    assert first.dead == 0 and first.rescheduled == 1 and first.still_pending == 1
+    (stored,) = outbox.list_events(engine)
+    assert stored.state == "pending" and stored.attempts == 1
+    with engine.connect() as c:
+        next_at, last_error = c.execute(
+            sa.select(alert_event.c.next_attempt_at, alert_event.c.last_error)
+        ).one()
+    assert next_at == start + timedelta(minutes=1) and "HTTP 503" in last_error
+
+    # Not due yet: nothing is sent; due: a second round doubles the wait.
+    assert (
+        deliver_pending(
+            engine, spec, channels=channels, backoff_base=FAST, now=lambda: start, policy=policy
+        ).attempts
+        == 0
+    )
+    later = start + timedelta(minutes=1)
+    deliver_pending(
+        engine, spec, channels=channels, backoff_base=FAST, now=lambda: later, policy=policy
+    )
+    with engine.connect() as c:
+        assert c.execute(sa.select(alert_event.c.next_attempt_at)).scalar() == later + timedelta(
+            minutes=2
+        )
+    assert not smtp.mailbox.to("eng@example.test")
+
+    # A day later the event is given up and the engineers are told, once.
+    day_later = start + timedelta(hours=25)
+    summary = deliver_pending(
+        engine, spec, channels=channels, backoff_base=FAST, now=lambda: day_later, policy=policy
+    )
     assert summary.dead == 1 and summary.dead_letters == 1
     assert states(engine) == {
         "pipeline_coverage/2025-03/held": "dead",
@@ -178,12 +212,20 @@ def test_permanently_failing_channel_dead_letters_and_tells_the_engineers(
     assert "crm_data" in text and "HTTP 503" in text
     assert "SECRET-123" not in mail.as_string()
     with engine.connect() as c:
-        stored = " ".join(str(v) for r in c.execute(sa.select(alert_delivery)).all() for v in r)
-        payloads = json.dumps([list(r) for r in c.execute(sa.select(alert_event.c.payload))])
-    assert "SECRET-123" not in stored and "SECRET-123" not in payloads
+        stored_text = " ".join(
+            str(v) for r in c.execute(sa.select(alert_delivery)).all() for v in r
+        )
+        events = " ".join(str(v) for r in c.execute(sa.select(alert_event)).all() for v in r)
+    assert "SECRET-123" not in stored_text and "SECRET-123" not in events
 
-    # Nothing is retried once dead.
-    assert deliver_pending(engine, spec, channels=channels, backoff_base=FAST).attempts == 0
+    # Nothing is retried once dead, and the engineers are not told again.
+    assert (
+        deliver_pending(
+            engine, spec, channels=channels, backoff_base=FAST, now=lambda: day_later, policy=policy
+        ).attempts
+        == 0
+    )
+    assert len(smtp.mailbox.to("eng@example.test")) == 1
 
 
 def test_a_permanent_http_error_gives_up_at_once(

@@ -202,15 +202,28 @@ def test_summary_buckets() -> None:
 def test_the_publish_pool_gets_one_slot_unless_already_limited(
     tmp_path: Path, existing: int | None, expected: int
 ) -> None:
-    from bsc_pipeline.defs.assets import PUBLISH_POOL
+    from bsc_pipeline.defs.assets import publish_pool
     from bsc_pipeline.runner import ensure_publish_pool
 
+    pool = publish_pool(f"sqlite:///{tmp_path / 'warehouse.db'}")
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         if existing is not None:
-            instance.event_log_storage.set_concurrency_slots(PUBLISH_POOL, existing)
-        ensure_publish_pool(instance)
-        info = instance.event_log_storage.get_concurrency_info(PUBLISH_POOL)
+            instance.event_log_storage.set_concurrency_slots(pool, existing)
+        ensure_publish_pool(instance, pool)
+        info = instance.event_log_storage.get_concurrency_info(pool)
         assert info.slot_count == expected
+
+
+def test_each_warehouse_has_its_own_publish_pool(tmp_path: Path) -> None:
+    from bsc_pipeline.defs.assets import publish_pool
+
+    here = publish_pool(f"sqlite:///{tmp_path / 'a.db'}")
+    assert here == publish_pool(f"sqlite:///{tmp_path / 'x' / '..' / 'a.db'}"), "same file"
+    assert here != publish_pool(f"sqlite:///{tmp_path / 'b.db'}")
+    pg = publish_pool("postgresql+psycopg://bsc:secret@db:5432/scorecard")
+    assert pg == publish_pool("postgresql+psycopg://bsc:changed@db:5432/scorecard")
+    assert pg != publish_pool("postgresql+psycopg://bsc:secret@db:5432/other")
+    assert "secret" not in pg and pg.startswith("warehouse_publish_")
 
 
 def test_close_job_closes_a_clean_month_and_refuses_a_held_one(backfilled: dict[str, Any]) -> None:

@@ -29,6 +29,8 @@ def _check_concurrency(instance: dg.DagsterInstance) -> None:
     limits = config.run_queue_config.tag_concurrency_limits
     assert {"key": "bsc/kind", "value": "backfill", "limit": 1} in limits
     assert instance.event_log_storage.supports_global_concurrency_limits
+    assert instance.run_monitoring_enabled, "a dead run is marked failed by the daemon"
+    assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] == 60
 
 
 def test_sqlite_instance_keeps_everything_under_dagster_home(

@@ -219,7 +219,9 @@ def test_files_for_a_closed_month_start_no_run(
     assert evaluator.months(evaluator.tick()) == ["2025-02"]
 
 
-def _failed_run(instance: dg.DagsterInstance) -> tuple[dg.DagsterRun, dg.DagsterEvent]:
+def _failed_run(
+    instance: dg.DagsterInstance, tags: dict[str, str] | None = None
+) -> tuple[dg.DagsterRun, dg.DagsterEvent]:
     @dg.op
     def read_ledger() -> None:
         raise ValueError("gl_lines_2025-02.csv, line 7: amount 'abc' is not a number")
@@ -228,7 +230,7 @@ def _failed_run(instance: dg.DagsterInstance) -> tuple[dg.DagsterRun, dg.Dagster
     def broken() -> None:
         read_ledger()
 
-    result = broken.execute_in_process(instance=instance, raise_on_error=False)
+    result = broken.execute_in_process(instance=instance, raise_on_error=False, tags=tags)
     run = instance.get_run_by_id(result.run_id)
     assert run is not None
     failure = next(
@@ -272,6 +274,37 @@ def test_run_failure_sensor_tells_the_engineers_with_the_step_error(
     body = json.loads(payload) if isinstance(payload, str) else payload
     assert body["job_name"] == "broken"
     assert "read_ledger: " in body["error"] and "line 7" in body["error"]
+
+
+def test_run_failure_sensor_records_the_failed_month_with_its_cause(
+    defs_factory, tiny_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("BSC_SMTP_HOST", "BSC_SMTP_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    defs = defs_factory()
+    sensor = defs.get_repository_def().get_sensor_def(FAILURE_SENSOR)
+    with dg.instance_for_test() as instance:
+        run, failure = _failed_run(instance, tags={"dagster/partition": "2025-02"})
+        context = dg.build_run_status_sensor_context(
+            sensor_name=FAILURE_SENSOR,
+            dagster_event=failure,
+            dagster_instance=instance,
+            dagster_run=run,
+            resources=defs.resources,
+        ).for_run_failure()
+        sensor(context)
+    engine = sa.create_engine(tiny_settings.warehouse_url)
+    with engine.connect() as connection:
+        recorded = connection.execute(
+            sa.text("SELECT month, outcome, error FROM pipeline_run WHERE run_id = :r"),
+            {"r": run.run_id},
+        ).one()
+    engine.dispose()
+    assert (recorded.month, recorded.outcome) == ("2025-02", "failed")
+    assert (
+        recorded.error
+        == "read_ledger: ValueError: gl_lines_2025-02.csv, line 7: amount 'abc' is not a number"
+    )
 
 
 def test_files_outside_the_partitions_start_no_run_and_future_ones_wait(

@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from bsc_pipeline.defs.assets import PUBLISH_POOL
+from bsc_pipeline.defs.assets import PUBLISH_POOL, publish_pool
 from bsc_pipeline.settings import PROJECT_ROOT, Settings
 
 WORKER = Path(__file__).parent / "publish_worker.py"
@@ -272,8 +272,9 @@ def test_a_run_waits_for_the_publish_slot_another_run_holds(
     home.mkdir()
     with dg.instance_for_test(temp_dir=str(home)) as instance:
         storage = instance.event_log_storage
-        storage.set_concurrency_slots(PUBLISH_POOL, 1)
-        claim = storage.claim_concurrency_slot(PUBLISH_POOL, "another-run", "published_scorecard")
+        pool = publish_pool(tiny_settings.warehouse_url)
+        storage.set_concurrency_slots(pool, 1)
+        claim = storage.claim_concurrency_slot(pool, "another-run", "published_scorecard")
         assert claim.is_claimed
         outcome: dict[str, object] = {}
 

@@ -349,3 +349,53 @@ def test_a_million_gl_lines_read_vectorized(landing):
     assert read.frame["amount"].sum() == pytest.approx(cents.sum() / 100)
     assert read.frame["_source_line"].iloc[-1] == n + 1
     # How long this takes is a figure, not a test: `python -m benchmarks --micro`.
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("9999-12-31", "between 1677-09-22 and 2262-04-11"),
+        ("0001-01-01", "between 1677-09-22 and 2262-04-11"),
+    ],
+)
+def test_a_date_pandas_cannot_hold_is_a_rejected_row_not_a_failed_month(landing, value, expected):
+    landing.put(
+        "gl_lines", "gl_lines_2025-03.csv", GL_HEADER + GL_ROWS + f"E3,1,{value},4000,1.00,,\n"
+    )
+    read = landing.read("gl_lines", "2025-03")
+
+    (problem,) = read.errors
+    assert (problem.line, problem.column) == (4, "posting_date")
+    assert expected in problem.expected and value in problem.seen
+    (reason,) = read.rejected["reason"]
+    assert "posting_date" in reason and expected in reason and value in reason
+    assert read.frame["_source_line"].tolist() == [2, 3]
+
+
+def test_numbers_that_overflow_are_rejected_rows(landing):
+    landing.put(
+        "gl_lines", "gl_lines_2025-03.csv", GL_HEADER + GL_ROWS + "E3,1,2025-03-01,4000,1e400,,\n"
+    )
+    read = landing.read("gl_lines", "2025-03")
+
+    (reason,) = read.rejected["reason"]
+    assert "amount" in reason and "finite" in reason and "1e400" in reason
+    assert read.frame["amount"].tolist() == [100.0, -100.0] or len(read.frame) == 2
+
+
+def test_sources_check_reports_an_impossible_date_without_a_traceback(landing):
+    from typer.testing import CliRunner
+
+    from bsc_pipeline.sources.cli import app
+
+    landing.put(
+        "gl_lines", "gl_lines_2025-03.csv", GL_HEADER + GL_ROWS + "E3,1,9999-12-31,4000,1.00,,\n"
+    )
+    result = CliRunner().invoke(
+        app,
+        ["check", "--dataset", "gl_lines"],
+        env={"BSC_LANDING_DIR": str(landing.dir), "BSC_SOURCES_CONFIG": str(landing.config)},
+    )
+
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "9999-12-31" in result.output and "posting_date" in result.output

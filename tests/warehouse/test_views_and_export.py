@@ -204,3 +204,43 @@ def test_export_command(url, publish_args, tmp_path: Path):
     assert len(pd.read_excel(out)) == 2
     bad = CliRunner().invoke(app, [*args[:-4], "--format", "pdf", "--warehouse-url", url])
     assert bad.exit_code != 0
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_text_that_starts_a_formula_is_exported_as_text_and_numbers_stay_numbers(
+    engine, publish_args, spec, tmp_path, fmt
+):
+    import openpyxl
+
+    hostile = '=HYPERLINK("http://evil.example","click")'
+    owners = [
+        owner.model_copy(update={"name": "@SUM(1+1)"}) if owner.name == "Sales Lead" else owner
+        for owner in spec.owners
+    ]
+    measures = [
+        m.model_copy(update={"name": hostile}) if m.id == "revenue" else m for m in spec.measures
+    ]
+    changed = spec.model_copy(update={"owners": owners, "measures": measures})
+    publish_month(engine, "2025-02", **publish_args("2025-02", FEBRUARY, spec=changed))
+    negative = {**FEBRUARY, "revenue": -110.0}
+    publish_month(engine, "2025-02", **publish_args("2025-02", negative, spec=changed))
+
+    path, _ = export_scorecard(engine, "2025-02", fmt, out=tmp_path / f"feb.{fmt}")
+
+    if fmt == "csv":
+        exported = pd.read_csv(path).set_index("measure_id")
+        cells = exported.loc["revenue"].to_dict()
+        churn_owner = exported.loc["churn_rate", "owner"]
+    else:
+        sheet = openpyxl.load_workbook(path).active
+        header = [c.value for c in sheet[1]]
+        rows = {
+            r[header.index("measure_id")]: r for r in sheet.iter_rows(min_row=2, values_only=True)
+        }
+        cells = dict(zip(header, rows["revenue"], strict=True))
+        churn_owner = rows["churn_rate"][header.index("owner")]
+        kinds = {c.data_type for row in sheet.iter_rows(min_row=2) for c in row if c.value}
+        assert "f" not in kinds, "no formula cell in the workbook"
+    assert cells["measure_name"] == "'" + hostile
+    assert churn_owner == "'@SUM(1+1)"
+    assert float(cells["actual"]) == -110.0, "a negative number is still a number"
