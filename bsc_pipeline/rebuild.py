@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
+from bsc_pipeline.measures.loading import LOST_PREFIX
+
 if TYPE_CHECKING:
     from bsc_pipeline.pipeline import Pipeline
 
@@ -80,8 +82,8 @@ class LakeRebuild:
         if gone:
             shown = ", ".join(gone[:3]) + (f" and {len(gone) - 3} more" if len(gone) > 3 else "")
             return (
-                f"the lake lost {dataset} {month} and the landing zone no longer holds "
-                f"{shown}: restore the files to rebuild it"
+                f"{LOST_PREFIX}{dataset} {month} is not in the lake and the landing zone no "
+                f"longer holds {shown}: restore the files to rebuild it"
             )
         for name in (dataset, *reference_datasets(dataset)):
             self.raw_meta(name, month)
