@@ -53,8 +53,10 @@ def report(
     failed_only: Annotated[bool, typer.Option("--failed", help="Only failed checks.")] = False,
     warehouse_url: WarehouseOption = None,
 ) -> None:
-    """Print the gate results of a month (one line per dataset verdict and expectation) and
-    the accept/reject decisions recorded for it."""
+    """Print a month's gate results and the accept/reject decisions recorded for it.
+
+    One line per dataset verdict and expectation, then the decisions, newest first.
+    """
     month = _month(period)
     engine = sa.create_engine(warehouse_url or Settings.from_env().warehouse_url)
     rows = read_results(engine, month, run_id)
@@ -77,8 +79,11 @@ def accept(
     reason: ReasonOption,
     warehouse_url: WarehouseOption = None,
 ) -> None:
-    """Release a held dataset-month: the next run publishes it as it is (a real drop in
-    volume, a file that will not come). Recorded with who (BSC_USER or the OS user), when, why."""
+    """Release a held dataset-month: the next run publishes it as it is.
+
+    For a real drop in volume or a file that will never come. Recorded with who (BSC_USER, else
+    the OS user), when and why; shown by `bsc dq report` and `bsc status`.
+    """
     _decide(dataset, period, "accept", reason, warehouse_url)
 
 
@@ -89,8 +94,11 @@ def reject(
     reason: ReasonOption,
     warehouse_url: WarehouseOption = None,
 ) -> None:
-    """Keep a dataset-month held, whatever its gate says, until a newer decision or file.
-    Recorded with who (BSC_USER or the OS user), when, why."""
+    """Keep a dataset-month held, whatever its gate says, until a newer decision.
+
+    Recorded with who (BSC_USER, else the OS user), when and why; shown by `bsc dq report` and
+    `bsc status`.
+    """
     _decide(dataset, period, "reject", reason, warehouse_url)
 
 
