@@ -290,9 +290,9 @@ class Pipeline:
         window = max(VOLUME_HISTORY_MONTHS, self.contracts[dataset].completeness.baseline_months)
         volumes: list[int | None] = []
         for back in range(1, window + 1):
-            meta = rebuild.raw_meta(dataset, str(this.shift(-back)))
-            delivered = meta is not None and meta.get("usable") and meta.get("files")
-            volumes.append(int(meta["row_count"]) if delivered and meta else None)
+            meta = rebuild.raw_meta(dataset, str(this.shift(-back))) or {}
+            delivered = meta.get("usable") and meta.get("files")
+            volumes.append(int(meta["row_count"]) if delivered else None)
         return volumes
 
     def _decisions(self, month: str) -> list[dict[str, Any]]:
