@@ -2,9 +2,11 @@
 
 A run reads earlier months (volume baselines, year-on-year growth, trailing twelve months). When
 the lake lost one (a new worker, a wiped disk), the month is extracted and gated again through
-the same steps, so the same inputs give the same numbers. The warehouse says which months the
-lake should hold: those published before. When the landing zone no longer holds the files a
-published month was read from, the month cannot be rebuilt and the measures reading it are held.
+the same steps, so the same inputs give the same numbers. Raw summaries (volume baselines) are
+extracted for any month since the partitions start; staged months only for months the warehouse
+says were published, as those are the ones the lake held. When the landing zone no longer holds
+the files a published month was read from, the month cannot be rebuilt and the measures reading
+it are held.
 """
 
 from __future__ import annotations
@@ -46,10 +48,14 @@ class LakeRebuild:
         return GXValidator()
 
     def raw_meta(self, dataset: str, month: str) -> dict[str, Any] | None:
-        """The extract summary of a month, extracted again when the lake lost a published one."""
+        """The extract summary of a month since the partitions start, extracted when missing.
+
+        Any such month, published or not: a volume baseline then depends on the landing zone
+        only, not on which months a parallel backfill happened to extract first.
+        """
         lake = self.pipeline.lake
         meta = lake.read_json("raw", month, dataset)
-        if meta is None and self._was_published(month):
+        if meta is None and month >= self.pipeline.settings.partitions_start:
             self.pipeline.extract(dataset, month)
             meta = lake.read_json("raw", month, dataset)
         return meta
