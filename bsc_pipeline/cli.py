@@ -47,7 +47,7 @@ def _mount_sub_apps() -> None:
         name="spec",
         help="Validate the scorecard spec; export its JSON Schema; diff two specs.",
     )
-    app.add_typer(dq_app, name="dq", help="Quality-gate results kept in the warehouse.")
+    app.add_typer(dq_app, name="dq", help="Quality-gate results; accept or reject a held month.")
     app.add_typer(period_app, name="period", help="Close or reopen a published month.")
     app.add_typer(warehouse_app, name="warehouse", help="Warehouse administration: roles.")
     app.add_typer(alerts_app, name="alerts", help="List, deliver and test alerts.")
@@ -166,7 +166,7 @@ def show(
 
 @app.command()
 def status() -> None:
-    """Last runs, gate failures and pending alerts."""
+    """Last runs, gate failures, held measures, decisions on holds and pending alerts."""
     from bsc_pipeline.report import render_status
 
     render_status(Settings.from_env(), console)

@@ -7,11 +7,11 @@ can be re-run alone and only `publish` touches the warehouse (in one transaction
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy.engine import Engine
@@ -22,6 +22,9 @@ from bsc_pipeline.quality.gate import QUARANTINE_COLUMNS
 from bsc_pipeline.settings import Settings
 from bsc_pipeline.spec.loader import load_spec
 from bsc_pipeline.spec.models import Spec
+
+if TYPE_CHECKING:
+    from bsc_pipeline.rebuild import LakeRebuild
 
 VOLUME_HISTORY_MONTHS = 6
 
@@ -62,6 +65,22 @@ class Pipeline:
         upgrade_warehouse(self.settings.warehouse_url)
         return make_engine(self.settings.warehouse_url)
 
+    @cached_property
+    def reader(self) -> Engine:
+        """The warehouse for reading only (decisions, past runs), without migrating it."""
+        from bsc_pipeline.warehouse import make_engine
+
+        return make_engine(self.settings.warehouse_url)
+
+    def rebuild(self) -> LakeRebuild:
+        """Earlier months the lake lost, rebuilt from the landing zone, for one step's reads.
+
+        One per step: the warehouse's record of published months is read fresh by each step.
+        """
+        from bsc_pipeline.rebuild import LakeRebuild
+
+        return LakeRebuild(self, self.reader)
+
     @property
     def datasets(self) -> list[str]:
         return list(self.contracts)
@@ -98,7 +117,12 @@ class Pipeline:
         return summary
 
     def stage(self, dataset: str, month: str, validator: Any = None) -> Any:
-        """Gate the raw rows: staged rows, quarantined rows and the verdict go to the lake."""
+        """Gate the raw rows: staged rows, quarantined rows and the verdict go to the lake.
+
+        The verdict, with any accept/reject decision a person recorded for the month applied, is
+        what decides whether the measures reading this dataset-month publish or are held.
+        """
+        from bsc_pipeline.quality.decisions import apply_decision, latest_decision
         from bsc_pipeline.quality.gate import GateContext, failed_gate, run_gate
         from bsc_pipeline.quality.suites import reference_datasets
 
@@ -110,18 +134,28 @@ class Pipeline:
         elif not meta["usable"]:
             outcome = failed_gate(dataset, month, meta["reason"] or "extract unusable", raw)
         else:
+            rebuild = self.rebuild()
             context = GateContext(
                 references={
-                    ref: self._reference(ref, month) for ref in reference_datasets(dataset)
+                    ref: self._reference(ref, month, rebuild) for ref in reference_datasets(dataset)
                 },
-                recent_volumes=self._recent_volumes(dataset, month),
+                recent_volumes=self._recent_volumes(dataset, month, rebuild),
+                files_read=len(meta.get("files", [])),
             )
-            outcome = run_gate(dataset, month, raw, context=context, validator=validator)
+            outcome = run_gate(
+                dataset,
+                month,
+                raw,
+                context=context,
+                validator=validator,
+                contracts_path=self.settings.contracts_path,
+            )
+        result = apply_decision(outcome.result, latest_decision(self.reader, dataset, month))
         quarantine = _stack([rejected, outcome.quarantine], QUARANTINE_COLUMNS)
         self.lake.write_frame(outcome.staged, "staged", month, dataset)
         self.lake.write_frame(quarantine, "quarantine", month, dataset)
-        self.lake.write_json(outcome.result.to_dict(), "gate", month, dataset)
-        return outcome.result
+        self.lake.write_json(result.to_dict(), "gate", month, dataset)
+        return result
 
     def compute_measures(self, month: str) -> pd.DataFrame:
         """Every measure of the spec for every period type as of `month`."""
@@ -130,7 +164,10 @@ class Pipeline:
         from bsc_pipeline.spec.loader import resolve_targets_file
 
         loader = LakeFrameLoader(
-            self.lake, self.contracts, columns=columns_read(self.spec, self.contracts)
+            self.lake,
+            self.contracts,
+            columns=columns_read(self.spec, self.contracts),
+            rebuild=self.rebuild().staged,
         )
         targets = TargetBook.from_spec(
             self.spec, resolve_targets_file(self.settings.spec_path, self.spec)
@@ -183,6 +220,7 @@ class Pipeline:
             is_restatement=restating is not None,
             present=self._present(backfill_through, today),
         )
+        decisions = self._decisions(month)
         return publish_month(
             self.engine,
             month,
@@ -194,6 +232,8 @@ class Pipeline:
             gate_results=dq_result_frame(self._gate_results(month), run_id),
             quarantine=self._quarantine(month),
             alert_events=outbox_rows(events),
+            decisions=decisions,
+            released_holds=[d["dataset"] for d in decisions if d["decision"] == "accept"],
             restatement_reason=restatement_reason,
             link_health=self._link_health(month, scored),
             started_at=started_at,
@@ -263,23 +303,37 @@ class Pipeline:
             )
         return frame
 
-    def _reference(self, dataset: str, month: str) -> pd.DataFrame | None:
+    def _reference(self, dataset: str, month: str, rebuild: LakeRebuild) -> pd.DataFrame | None:
         """Only the columns other datasets point at (a large month has 1.5 M accounts)."""
         from bsc_pipeline.quality.suites import REFERENCE_SOURCES
 
         columns = sorted(
             {column for source, column in REFERENCE_SOURCES.values() if source == dataset}
         )
+        rebuild.raw_meta(dataset, month)
         return self.lake.read_frame("raw", month, dataset, columns=columns or None)
 
-    def _recent_volumes(self, dataset: str, month: str) -> list[int]:
+    def _recent_volumes(self, dataset: str, month: str, rebuild: LakeRebuild) -> list[int | None]:
+        """Row counts of the months before, newest first; None for a month without a file.
+
+        A month the lake lost is extracted again, so the baseline does not depend on the cache.
+        """
         this = Month.parse(month)
-        volumes = []
-        for back in range(1, VOLUME_HISTORY_MONTHS + 1):
-            meta = self.lake.read_json("raw", str(this.shift(-back)), dataset)
-            if meta is not None and meta.get("usable"):
-                volumes.append(int(meta["row_count"]))
+        window = max(VOLUME_HISTORY_MONTHS, self.contracts[dataset].completeness.baseline_months)
+        volumes: list[int | None] = []
+        for back in range(1, window + 1):
+            meta = rebuild.raw_meta(dataset, str(this.shift(-back))) or {}
+            delivered = meta.get("usable") and meta.get("files")
+            volumes.append(int(meta["row_count"]) if delivered else None)
         return volumes
+
+    def _decisions(self, month: str) -> list[dict[str, Any]]:
+        """Decisions the month's gate verdicts applied, for the run to record as consumed."""
+        return [
+            {**gate["decision"], "dataset": dataset}
+            for dataset in self.datasets
+            if (gate := self.lake.read_json("gate", month, dataset)) and gate.get("decision")
+        ]
 
     def _files_read(self, month: str) -> list[dict[str, Any]]:
         files = []
@@ -307,15 +361,27 @@ class LakeFrameLoader:
         lake: Lake,
         contracts: dict[str, Any],
         columns: Mapping[str, Sequence[str]] | None = None,
+        rebuild: Callable[[str, str], str | None] | None = None,
     ) -> None:
+        """`rebuild(dataset, month)` restores a month the lake lost, or says why it cannot."""
         self.lake = lake
         self.contracts = contracts
         self.columns = dict(columns or {})
+        self.rebuild = rebuild
         self._cache: dict[tuple[str, str], pd.DataFrame | None] = {}
+        self._lost: dict[tuple[str, str], str | None] = {}
+
+    def _restore(self, dataset: str, month: str) -> str | None:
+        """Why the month is lost for good (None: it is in the lake, or was never published)."""
+        key = (dataset, month)
+        if key not in self._lost:
+            self._lost[key] = self.rebuild(dataset, month) if self.rebuild else None
+        return self._lost[key]
 
     def _month(self, dataset: str, month: str) -> pd.DataFrame | None:
         key = (dataset, month)
         if key not in self._cache:
+            self._restore(dataset, month)
             wanted = self.columns.get(dataset)
             self._cache[key] = self.lake.read_frame(
                 "staged", month, dataset, columns=list(wanted) if wanted else None
@@ -325,6 +391,7 @@ class LakeFrameLoader:
     def load(self, dataset: str, months: Sequence[str]) -> pd.DataFrame | None:
         contract = self.contracts[dataset]
         if _mode(contract) == "snapshot":
+            self._restore(dataset, max(months))
             available = [m for m in self.lake.months("staged", dataset) if m <= max(months)]
             return self._month(dataset, available[-1]) if available else None
         frames = [f for m in sorted(months) if (f := self._month(dataset, m)) is not None]
@@ -339,9 +406,13 @@ class LakeFrameLoader:
         return rows
 
     def has_month(self, dataset: str, month: str) -> bool:
+        self._restore(dataset, month)
         return self.lake.path("staged", month, dataset).exists()
 
     def gate_failure(self, dataset: str, month: str) -> str | None:
+        lost = self._restore(dataset, month)
+        if lost is not None:
+            return lost
         gate = self.lake.read_json("gate", month, dataset)
         if gate is None or gate.get("passed"):
             return None

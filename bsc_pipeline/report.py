@@ -184,7 +184,10 @@ def _holds_mark(value: object, note: object) -> str:
 
 
 def render_status(settings: Settings, console: Console) -> None:
-    """Last runs, gates that failed and alerts waiting to be delivered."""
+    """Last runs, gates that failed, measures held, people's decisions, alerts waiting."""
+    from bsc_pipeline.quality.cli import decision_table
+    from bsc_pipeline.quality.decisions import read_decisions
+
     engine = _engine(settings)
     with engine.connect() as conn:
         runs = pd.read_sql(
@@ -198,11 +201,24 @@ def render_status(settings: Settings, console: Console) -> None:
             conn,
             params={"f": False},
         )
+        held = pd.read_sql(
+            sa.text(
+                "SELECT as_of_month AS month, measure_id, data_note AS why "
+                "FROM fact_measure_period WHERE period_type = 'month' "
+                "AND period = as_of_month AND data_state = 'held' "
+                "ORDER BY as_of_month DESC, measure_id LIMIT 10"
+            ),
+            conn,
+        )
         pending = pd.read_sql(
             sa.text("SELECT COUNT(*) AS n FROM alert_event WHERE state = 'pending'"), conn
         )
     _print_frame(console, "Last runs", runs)
     _print_frame(console, "Failed gate expectations", gates)
+    _print_frame(console, "Held measures (bsc dq accept / reject, see docs/runbook.md)", held)
+    decisions = read_decisions(engine, limit=10)
+    if decisions:
+        console.print(decision_table(decisions, "Decisions on held months"))
     console.print(f"Pending alerts: {int(pending['n'].iloc[0])}")
 
 

@@ -276,7 +276,11 @@ def _counts(column: pd.Series) -> dict[str, int]:
 
 def _outcome_metadata(outcome: Any) -> dict[str, Any]:
     raw = outcome.__dict__ if hasattr(outcome, "__dict__") else dict(outcome or {})
-    return {k: v for k, v in raw.items() if isinstance(v, (int, float, str, bool, list, dict))}
+    return {
+        k: list(v) if isinstance(v, tuple) else v
+        for k, v in raw.items()
+        if isinstance(v, (int, float, str, bool, list, dict, tuple))
+    }
 
 
 def _json_safe(metadata: Mapping[str, Any]) -> dict[str, Any]:

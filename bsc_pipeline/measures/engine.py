@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,7 @@ from bsc_pipeline.measures.aggregations import (
 from bsc_pipeline.measures.dependencies import BUDGET_AMOUNT, MeasureGraph
 from bsc_pipeline.measures.errors import MeasureError
 from bsc_pipeline.measures.filters import filter_columns, filter_mask
-from bsc_pipeline.measures.loading import FrameLoader, StagedData, dataset_infos
+from bsc_pipeline.measures.loading import LOST_PREFIX, FrameLoader, StagedData, dataset_infos
 from bsc_pipeline.measures.targets import TargetBook
 from bsc_pipeline.periods import FiscalCalendar, Month, Period, month_range
 from bsc_pipeline.spec.formula import evaluate
@@ -150,7 +150,7 @@ class MeasureEngine:
         return NAN if base.gaps else base.value
 
     def _row(self, measure_id: str, window: Window, targets: TargetBook) -> dict[str, Any]:
-        result = self.evaluate(measure_id, window)
+        result = self._with_lost_comparisons(measure_id, window)
         period = window.period
         prior_year = self.comparison(measure_id, window, "prior_year")
         target = targets.resolve(
@@ -184,6 +184,22 @@ class MeasureEngine:
             "data_state": state,
             "data_note": "; ".join(notes) if notes else None,
         }
+
+    def _with_lost_comparisons(self, measure_id: str, window: Window) -> Evaluation:
+        """The evaluation, held too when a comparison window reads a month that is lost.
+
+        Its prior-period and prior-year figures would otherwise move to nothing unannounced.
+        """
+        result = self.evaluate(measure_id, window)
+        lost = [
+            note
+            for versus in ("prior_period", "prior_year")
+            for note in self.evaluate(measure_id, self.prior(window, versus)).held
+            if note.startswith(LOST_PREFIX)
+        ]
+        if not lost:
+            return result
+        return replace(result, held=tuple(dict.fromkeys((*result.held, *lost))))
 
     def _compute(self, measure: Measure, window: Window) -> Evaluation:
         match measure:
@@ -309,7 +325,9 @@ class MeasureEngine:
         notes = []
         for month in months:
             reason = self.data.gate_failure(dataset, str(month))
-            if reason is not None:
+            if reason is not None and reason.startswith(LOST_PREFIX):
+                notes.append(reason)
+            elif reason is not None:
                 notes.append(f"gate failed: {dataset} {month}: {reason}")
         return tuple(notes)
 

@@ -32,8 +32,16 @@ class FrameLoader(Protocol):
         ...
 
     def gate_failure(self, dataset: str, month: str) -> str | None:
-        """Why the dataset failed its gate that month, or None when it passed or never ran."""
+        """Why the dataset failed its gate that month, or None when it passed or never ran.
+
+        A reason starting with `LOST_PREFIX` means the month's rows cannot be read any more.
+        """
         ...
+
+
+LOST_PREFIX = "input lost: "
+"""How `gate_failure` says a month can no longer be read at all (the lake lost it and the landing
+zone no longer holds its files): measures reading it are held, and so are rows comparing to it."""
 
 
 class ContractMissingError(KeyError):

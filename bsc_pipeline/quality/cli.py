@@ -1,4 +1,4 @@
-"""`bsc dq`: the quality gate's results as the warehouse keeps them."""
+"""`bsc dq`: the quality gate's results as the warehouse keeps them, and decisions on holds."""
 
 from __future__ import annotations
 
@@ -11,41 +11,147 @@ from rich.console import Console
 from rich.table import Table
 
 from bsc_pipeline.periods import Month, PeriodError
+from bsc_pipeline.quality.decisions import (
+    Decision,
+    DecisionError,
+    DecisionKind,
+    read_decisions,
+    record_decision,
+)
 from bsc_pipeline.settings import Settings
 from bsc_pipeline.warehouse import schema
 
-app = typer.Typer(help="Data-quality gate results.", no_args_is_help=True)
+app = typer.Typer(
+    help="Data-quality gate results, and people's decisions on held months.",
+    no_args_is_help=True,
+)
+
+PeriodOption = Annotated[str, typer.Option("--period", help="Month as YYYY-MM.")]
+WarehouseOption = Annotated[
+    str | None,
+    typer.Option("--warehouse-url", "--warehouse", help="Default: BSC_WAREHOUSE_URL."),
+]
+DatasetOption = Annotated[
+    str, typer.Option("--dataset", help="Dataset as named in sources/contracts.yaml.")
+]
+ReasonOption = Annotated[
+    str, typer.Option("--reason", help="Why: kept with the decision and shown in reports.")
+]
 
 
 @app.callback()
 def _group() -> None:
-    """Data-quality gate results."""
+    """Data-quality gate results, and people's decisions on held months."""
 
 
 @app.command()
 def report(
-    period: Annotated[str, typer.Option("--period", help="Month as YYYY-MM.")],
+    period: PeriodOption,
     run_id: Annotated[
         str | None, typer.Option("--run-id", help="One run; default: the latest run per dataset.")
     ] = None,
     failed_only: Annotated[bool, typer.Option("--failed", help="Only failed checks.")] = False,
-    warehouse_url: Annotated[
-        str | None, typer.Option("--warehouse", help="Default: BSC_WAREHOUSE_URL.")
-    ] = None,
+    warehouse_url: WarehouseOption = None,
 ) -> None:
-    """Print the gate results of a month: one line per dataset verdict and expectation."""
-    try:
-        month = str(Month.parse(period))
-    except PeriodError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--period") from exc
+    """Print a month's gate results and the accept/reject decisions recorded for it.
+
+    One line per dataset verdict and expectation, then the decisions, newest first.
+    """
+    month = _month(period)
     engine = sa.create_engine(warehouse_url or Settings.from_env().warehouse_url)
     rows = read_results(engine, month, run_id)
+    decisions = read_decisions(engine, month)
     console = Console()
-    if not rows:
+    if not rows and not decisions:
         console.print(f"No gate results for {month} in the warehouse.")
         raise typer.Exit(code=1)
-    shown = [r for r in rows if not (failed_only and r["passed"])]
-    console.print(_table(month, shown))
+    if rows:
+        shown = [r for r in rows if not (failed_only and r["passed"])]
+        console.print(_table(month, shown))
+    if decisions:
+        console.print(decision_table(decisions, f"Decisions on {month}"))
+
+
+@app.command()
+def accept(
+    dataset: DatasetOption,
+    period: PeriodOption,
+    reason: ReasonOption,
+    warehouse_url: WarehouseOption = None,
+) -> None:
+    """Release a held dataset-month: the next run publishes it as it is.
+
+    For a real drop in volume or a file that will never come. Recorded with who (BSC_USER, else
+    the OS user), when and why; shown by `bsc dq report` and `bsc status`.
+    """
+    _decide(dataset, period, "accept", reason, warehouse_url)
+
+
+@app.command()
+def reject(
+    dataset: DatasetOption,
+    period: PeriodOption,
+    reason: ReasonOption,
+    warehouse_url: WarehouseOption = None,
+) -> None:
+    """Keep a dataset-month held, whatever its gate says, until a newer decision.
+
+    Recorded with who (BSC_USER, else the OS user), when and why; shown by `bsc dq report` and
+    `bsc status`.
+    """
+    _decide(dataset, period, "reject", reason, warehouse_url)
+
+
+def _decide(
+    dataset: str, period: str, kind: DecisionKind, reason: str, warehouse_url: str | None
+) -> None:
+    from bsc_pipeline.sources import load_contracts
+    from bsc_pipeline.warehouse import make_engine, upgrade_warehouse
+
+    settings = Settings.from_env()
+    month = _month(period)
+    known = load_contracts(settings.contracts_path)
+    if dataset not in known:
+        raise typer.BadParameter(
+            f"unknown dataset {dataset!r}; the contracts declare {', '.join(sorted(known))}",
+            param_hint="--dataset",
+        )
+    url = warehouse_url or settings.warehouse_url
+    upgrade_warehouse(url)
+    try:
+        decision = record_decision(make_engine(url), dataset, month, kind, reason)
+    except DecisionError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--reason") from exc
+    effect = "publish it as it is" if kind == "accept" else "keep it held"
+    Console().print(
+        f"Recorded: {decision.decided_by} {kind}s {dataset} {month} ({decision.reason}). "
+        f"The next run of {month} will {effect}: bsc run --period {month}"
+    )
+
+
+def _month(period: str) -> str:
+    try:
+        return str(Month.parse(period))
+    except PeriodError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--period") from exc
+
+
+def decision_table(decisions: list[Decision], title: str) -> Table:
+    """Decisions as `bsc dq report` and `bsc status` show them, newest first."""
+    table = Table(title=title)
+    for name in ("dataset", "month", "decision", "by", "at", "reason", "published by run"):
+        table.add_column(name)
+    for d in decisions:
+        table.add_row(
+            d.dataset,
+            d.month,
+            "[green]accept[/]" if d.decision == "accept" else "[red]reject[/]",
+            d.decided_by,
+            f"{d.decided_at:%Y-%m-%d %H:%M} UTC",
+            d.reason,
+            d.consumed_by_run_id or "[dim]not yet[/]",
+        )
+    return table
 
 
 def read_results(engine: sa.Engine, month: str, run_id: str | None) -> list[dict[str, Any]]:

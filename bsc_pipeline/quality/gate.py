@@ -45,14 +45,21 @@ METADATA_SAMPLE = 5
 
 @dataclass(frozen=True)
 class GateContext:
-    """What the gate checks a month against: reference datasets and recent row counts.
+    """What the gate checks a month against: reference datasets, recent row counts, files read.
 
     `references` maps dataset names (`chart_of_accounts`, `accounts`, `employees`) to their
-    frames; `recent_volumes` are the row counts of the months before, newest first.
+    frames; `recent_volumes` are the row counts of the months before, newest first, None for a
+    month without a file (left out of every baseline, never counted as 0); `files_read` is how
+    many landing files the extract read (None: not known, the file check is skipped).
     """
 
     references: Mapping[str, pd.DataFrame | None] = field(default_factory=dict)
-    recent_volumes: list[int] = field(default_factory=list)
+    recent_volumes: list[int | None] = field(default_factory=list)
+    files_read: int | None = None
+
+    def delivered(self, months: int) -> list[int]:
+        """Row counts of the months with a file among the last `months`, newest first."""
+        return [v for v in self.recent_volumes[:months] if v is not None]
 
     def known_values(self, reference: ReferenceName) -> pd.Series | None:
         """The values a reference allows (e.g. every department of an employee), or None."""
@@ -89,6 +96,8 @@ class GateResult:
     quarantined_count: int
     reason: str | None
     expectations: list[ExpectationOutcome]
+    decision: dict[str, Any] | None = None
+    """The person's decision applied to this verdict (`quality.decisions`), if any."""
 
     @property
     def failed(self) -> list[ExpectationOutcome]:
@@ -206,8 +215,15 @@ def _table_outcomes(
         if rule.kind == "column_type":
             if rule.column in frame.columns:
                 local[rule.name] = _type_outcome(rule, frame)
+        elif rule.kind == "file_present":
+            if context.files_read is not None:
+                local[rule.name] = _file_outcome(rule, len(frame), context.files_read)
         elif rule.kind == "volume":
-            request = _volume_request(rule, len(frame), context.recent_volumes)
+            request = _volume_request(rule, len(frame), context.delivered(VOLUME_WINDOW))
+            if request is not None:
+                requests.append(request)
+        elif rule.kind == "completeness":
+            request = _completeness_request(rule, len(frame), context)
             if request is not None:
                 requests.append(request)
         else:
@@ -236,9 +252,8 @@ def _gx_request(rule: TableRule) -> GXExpectation:
     return GXExpectation(rule.name, "ExpectColumnToExist", {"column": rule.column})
 
 
-def _volume_request(rule: TableRule, rows: int, recent: list[int]) -> GXExpectation | None:
+def _volume_request(rule: TableRule, rows: int, window: list[int]) -> GXExpectation | None:
     """Row count within [0.25, 4] × the median of recent months; no history, no check."""
-    window = recent[:VOLUME_WINDOW]
     if rows == 0 or not window or statistics.median(window) <= 0:
         return None
     median = statistics.median(window)
@@ -247,6 +262,25 @@ def _volume_request(rule: TableRule, rows: int, recent: list[int]) -> GXExpectat
         "max_value": math.floor(VOLUME_HIGH * median),
     }
     return GXExpectation(rule.name, "ExpectTableRowCountToBeBetween", bounds)
+
+
+def _completeness_request(rule: TableRule, rows: int, context: GateContext) -> GXExpectation | None:
+    """At least `min_ratio` × the median of the delivered baseline months; no history, no check.
+
+    Zero rows is left to `row_count`, which already holds the month.
+    """
+    window = context.delivered(rule.baseline_months or VOLUME_WINDOW)
+    if rows == 0 or not window or statistics.median(window) <= 0:
+        return None
+    least = math.ceil((rule.min_ratio or 0) * statistics.median(window))
+    return GXExpectation(rule.name, "ExpectTableRowCountToBeBetween", {"min_value": least})
+
+
+def _file_outcome(rule: TableRule, rows: int, files_read: int) -> ExpectationOutcome:
+    passed = files_read > 0
+    note = None if passed else "no file for the month in the landing zone"
+    sample = [files_read]
+    return ExpectationOutcome(rule.name, None, rule.severity, passed, rows, None, sample, note)
 
 
 def _gx_outcome(
@@ -259,8 +293,16 @@ def _gx_outcome(
             note = f"column {rule.column!r} is missing"
         elif rule.kind == "row_count":
             note = "no rows for the month"
+        elif rule.kind == "completeness":
+            window = context.delivered(rule.baseline_months or VOLUME_WINDOW)
+            median = statistics.median(window)
+            note = (
+                f"{rows} rows is {rows / median:.0%} of the usual {median:g} (median of the "
+                f"{len(window)} months with a file among the last {rule.baseline_months}); "
+                f"held below {rule.min_ratio:.0%}"
+            )
         else:
-            window = context.recent_volumes[:VOLUME_WINDOW]
+            window = context.delivered(VOLUME_WINDOW)
             note = (
                 f"{rows} rows is outside [{VOLUME_LOW:g}, {VOLUME_HIGH:g}] × the median "
                 f"{statistics.median(window):g} of the last {len(window)} months"

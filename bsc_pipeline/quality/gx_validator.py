@@ -51,19 +51,30 @@ class GXValidator(dg.ConfigurableResource):
     def check(
         self, frame: pd.DataFrame, suite_name: str, expectations: Sequence[GXExpectation]
     ) -> list[GXOutcome]:
-        """Run the expectations as one suite on the whole frame; one outcome per expectation."""
+        """Run the expectations as one suite on the whole frame; one outcome per expectation.
+
+        A suite keeps one of two identical expectations (completeness over a one-row median
+        asks what `row_count` asks), so each distinct one runs once and answers every rule.
+        """
         if not expectations:
             return []
+        asked: dict[str, GXExpectation] = {}
+        for spec in expectations:
+            asked.setdefault(_identity(spec), spec)
         with _LOCK:
             gx, batch_definition = _context()
             suite = gx.ExpectationSuite(name=suite_name)
-            for spec in expectations:
+            for spec in asked.values():
                 expectation_class = getattr(gx.expectations, spec.expectation)
                 suite.add_expectation(expectation_class(**spec.kwargs, meta={"rule": spec.rule}))
             batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
             validation = batch.validate(suite, result_format=self.result_format)
         by_rule = {r.expectation_config.meta["rule"]: r for r in validation.results}
-        return [_outcome(spec.rule, by_rule[spec.rule]) for spec in expectations]
+        return [_outcome(spec.rule, by_rule[asked[_identity(spec)].rule]) for spec in expectations]
+
+
+def _identity(spec: GXExpectation) -> str:
+    return f"{spec.expectation}{sorted(spec.kwargs.items())!r}"
 
 
 def _outcome(rule: str, result: Any) -> GXOutcome:

@@ -22,7 +22,9 @@ Severity = Literal["critical", "warning"]
 RowKind = Literal[
     "not_null", "unique", "allowed", "range", "finite", "in_reference", "in_month", "not_before"
 ]
-TableKind = Literal["column_present", "column_type", "row_count", "volume"]
+TableKind = Literal[
+    "column_present", "column_type", "row_count", "volume", "file_present", "completeness"
+]
 ReferenceName = Literal["chart_of_accounts", "accounts", "departments"]
 
 DEFAULT_MOSTLY = 0.99
@@ -70,12 +72,14 @@ class RowRule:
 
 @dataclass(frozen=True)
 class TableRule:
-    """A check of the whole frame: schema, types and volume."""
+    """A check of the whole frame: schema, types, volume and completeness."""
 
     kind: TableKind
     column: str | None = None
     severity: Severity = "critical"
     column_type: str | None = None
+    min_ratio: float | None = None
+    baseline_months: int | None = None
 
     @property
     def name(self) -> str:
@@ -128,7 +132,11 @@ def reference_datasets(dataset: str) -> tuple[str, ...]:
 
 def build_suite(contract: DatasetContract) -> Suite:
     """The suite a contract implies, plus the dataset's explicit rules."""
-    table: list[TableRule] = [TableRule("row_count")]
+    table: list[TableRule] = []
+    if contract.mode in ("period", "snapshot"):
+        # An incremental month also gathers rows of earlier files; completeness judges it.
+        table.append(TableRule("file_present"))
+    table.append(TableRule("row_count"))
     table += [
         TableRule("column_present", name, severity="critical" if col.required else "warning")
         for name, col in contract.columns.items()
@@ -138,6 +146,15 @@ def build_suite(contract: DatasetContract) -> Suite:
         for name, col in contract.columns.items()
     ]
     table.append(TableRule("volume", severity="warning"))
+    rule = contract.completeness
+    table.append(
+        TableRule(
+            "completeness",
+            severity=rule.severity,
+            min_ratio=rule.min_ratio,
+            baseline_months=rule.baseline_months,
+        )
+    )
 
     rows: list[RowRule] = [RowRule("not_null", (name,)) for name in contract.required_columns]
     rows.append(RowRule("unique", tuple(contract.keys)))

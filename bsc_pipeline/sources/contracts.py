@@ -45,6 +45,21 @@ class ComputedColumn(BaseModel):
     args: list[Any] = Field(min_length=2)
 
 
+class Completeness(BaseModel):
+    """How far a month's row count may fall below its usual volume before the month is held.
+
+    The baseline is the median row count of the `baseline_months` months before, leaving out
+    months without a file (a dataset's first months, a missed delivery). Seasonal data (a quiet
+    summer, a survey that pauses) lowers `min_ratio` for its dataset rather than the default.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_ratio: float = Field(default=0.5, ge=0, le=1)
+    baseline_months: int = Field(default=6, ge=1, le=24)
+    severity: Literal["critical", "warning"] = "critical"
+
+
 class DatasetContract(BaseModel):
     """What a canonical dataset holds and how its files combine into a month."""
 
@@ -59,6 +74,7 @@ class DatasetContract(BaseModel):
     event_columns: list[str] = Field(default_factory=list)
     columns: dict[str, ColumnContract]
     computed: dict[str, ComputedColumn] = Field(default_factory=dict)
+    completeness: Completeness = Field(default_factory=Completeness)
 
     @model_validator(mode="after")
     def _names_exist(self) -> DatasetContract:

@@ -115,6 +115,8 @@ class PublishOutcome:
     alert_events_inserted: int
     alert_events_skipped: int
     link_health: TableChange = TableChange()
+    released_datasets: tuple[str, ...] = ()
+    """Datasets whose held month a person accepted (`bsc dq accept`) and this run published."""
 
     @property
     def changed(self) -> bool:
@@ -146,6 +148,7 @@ def publish_month(
     link_health: pd.DataFrame | None = None,
     definitions: Mapping[str, MeasureDefinition] | None = None,
     released_holds: Collection[str] = (),
+    decisions: Sequence[Mapping[str, Any]] = (),
 ) -> PublishOutcome:
     """Publish the scored month, its run record, gate results and alert outbox atomically.
 
@@ -156,6 +159,8 @@ def publish_month(
     datasets a person released for the month (reason `hold_released`). Every history row gets
     its reason from `bsc_pipeline.trust.reasons.change_reason`. Rows of measures no longer in
     the spec (retired) are kept, never deleted.
+    `decisions` (`decision_id`, `dataset`, `decision`) are the people's accept/reject decisions
+    the month's gate verdicts applied: the first run to publish with one records its run id.
 
     Raises `PeriodClosedError` for a closed month and `PublishInputError` for frames that do not
     fit (missing columns, rows of another month, duplicate keys, ids unknown to the spec).
@@ -209,6 +214,7 @@ def publish_month(
         _record_rows(connection, schema.dq_result, gate_results, run_id, month)
         _record_rows(connection, schema.quarantine_row, quarantine, run_id, month)
         inserted, skipped = _insert_alert_events(connection, alert_events or (), run_id, now)
+        _consume_decisions(connection, decisions, run_id)
 
     return PublishOutcome(
         month=month,
@@ -222,6 +228,24 @@ def publish_month(
         alert_events_inserted=inserted,
         alert_events_skipped=skipped,
         link_health=health_change,
+        released_datasets=tuple(
+            sorted({str(d["dataset"]) for d in decisions if d.get("decision") == "accept"})
+        ),
+    )
+
+
+def _consume_decisions(
+    connection: sa.Connection, decisions: Sequence[Mapping[str, Any]], run_id: str
+) -> None:
+    """Name this run on decisions no earlier run published with."""
+    ids = sorted({int(d["decision_id"]) for d in decisions})
+    if not ids:
+        return
+    table = schema.dq_decision
+    connection.execute(
+        sa.update(table)
+        .where(table.c.decision_id.in_(ids), table.c.consumed_by_run_id.is_(None))
+        .values(consumed_by_run_id=run_id)
     )
 
 

@@ -57,8 +57,10 @@ READER_VERSION_TABLE = "alembic_version"
 
 OPERATOR_WRITES: Mapping[str, tuple[str, ...]] = {
     "period_state": ("INSERT", "UPDATE"),
+    "dq_decision": ("INSERT",),
 }
-"""Tables the operator commands write (`bsc period close|reopen`), and how."""
+"""Tables the operator commands write (`bsc period close|reopen`, `bsc dq accept|reject`), and
+how; the sequences behind their serial columns come with an INSERT."""
 
 _RELATION_KINDS = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW"}
 
@@ -177,6 +179,8 @@ def _grant(connection: Connection, names: RoleNames, report: RolesReport) -> Non
     for table, privileges in OPERATOR_WRITES.items():
         if table in relations:
             run(f"GRANT {', '.join(privileges)} ON {s}.{q(table)} TO {operator}")
+            for sequence in _serial_sequences(connection, report.schema, table):
+                run(f"GRANT USAGE ON SEQUENCE {sequence} TO {operator}")
     invoker = _has_security_invoker(connection)
     for view in REPORTING_VIEWS:
         if relations.get(view) != "v":
@@ -193,6 +197,19 @@ def _grant(connection: Connection, names: RoleNames, report: RolesReport) -> Non
     run(f"{defaults} GRANT SELECT ON TABLES TO {operator}")
     run(f"{defaults} REVOKE ALL ON TABLES FROM PUBLIC, {reader}")
     run(f"{defaults} REVOKE ALL ON SEQUENCES FROM PUBLIC, {operator}, {reader}")
+
+
+def _serial_sequences(connection: Connection, schema: str, table: str) -> list[str]:
+    """The (already quoted, schema-qualified) sequences that feed a table's serial columns."""
+    rows = connection.execute(
+        sa.text(
+            "SELECT pg_get_serial_sequence(quote_ident(:schema) || '.' || quote_ident(:table),"
+            " column_name) FROM information_schema.columns"
+            " WHERE table_schema = :schema AND table_name = :table"
+        ),
+        {"schema": schema, "table": table},
+    )
+    return [str(name) for (name,) in rows if name]
 
 
 def _ensure_role(

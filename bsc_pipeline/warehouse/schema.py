@@ -376,6 +376,21 @@ dq_result = sa.Table(
     sa.Index(None, "dataset", "month"),
 )
 
+dq_decision = sa.Table(
+    "dq_decision",
+    metadata,
+    sa.Column("decision_id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("dataset", sa.String(64), nullable=False),
+    _month("month", nullable=False),
+    sa.Column("decision", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("decided_by", sa.String(200), nullable=False),
+    sa.Column("decided_at", UtcDateTime(), nullable=False),
+    sa.Column("consumed_by_run_id", sa.String(64)),
+    sa.Index(None, "dataset", "month"),
+)
+"""A person's decision on a dataset-month's gate: `accept` releases a hold, `reject` keeps it."""
+
 quarantine_row = sa.Table(
     "quarantine_row",
     metadata,

@@ -197,16 +197,24 @@ def test_zero_rows_is_critical(clean, validator, make_context):
     assert "volume" not in {e.name for e in out.result.expectations}
 
 
-@pytest.mark.parametrize(
-    ("recent", "bounds"), [([4] * 6, "[0.25, 4] × the median 4"), ([100] * 6, "median 100")]
-)
-def test_volume_far_from_recent_median_warns(recent, bounds, clean, validator, make_context):
-    out = gate("gl_lines", clean["gl_lines"], validator, make_context(recent))
+def test_volume_far_above_recent_median_warns(clean, validator, make_context):
+    out = gate("gl_lines", clean["gl_lines"], validator, make_context([4] * 6))
     assert out.result.passed and out.result.severity == "warning"
     failed = outcome(out.result, "volume")
     assert (failed.passed, failed.severity, failed.sample) == (False, "warning", [20])
-    assert bounds in failed.note and "of the last 6 months" in failed.note
+    assert "[0.25, 4] × the median 4" in failed.note and "of the last 6 months" in failed.note
     assert out.quarantine.empty
+
+
+def test_volume_far_below_recent_median_warns_and_completeness_holds(
+    clean, validator, make_context
+):
+    out = gate("gl_lines", clean["gl_lines"], validator, make_context([100] * 6))
+    assert not out.result.passed and out.result.severity == "critical"
+    assert outcome(out.result, "volume").severity == "warning"
+    held = outcome(out.result, "completeness")
+    assert (held.passed, held.severity, held.sample) == (False, "critical", [20])
+    assert out.result.reason.startswith("completeness: 20 rows is 20% of the usual 100")
 
 
 def test_volume_uses_only_the_last_six_months(clean, validator, make_context):

@@ -197,6 +197,22 @@ def test_operator_closes_and_reopens_a_month_through_bsc(roles_db: RolesDb) -> N
 
 
 @pytest.mark.postgres
+def test_operator_records_a_hold_decision_but_the_reader_cannot(roles_db: RolesDb) -> None:
+    from bsc_pipeline.quality.cli import app as dq_app
+
+    operator_url = roles_db.url(roles_db.names.operator)
+    args = ["accept", "--dataset", "gl_lines", "--period", "2025-01", "--reason", "role test"]
+    accepted = CliRunner().invoke(dq_app, [*args, "--warehouse-url", operator_url])
+    assert accepted.exit_code == 0, accepted.output
+    (row,) = roles_db.fetch(
+        roles_db.names.operator, "SELECT decision, reason FROM dq_decision WHERE month = '2025-01'"
+    )
+    assert row == ("accept", "role test")
+    roles_db.denied(roles_db.names.reader, "SELECT * FROM dq_decision")
+    roles_db.denied(roles_db.names.operator, "UPDATE dq_decision SET reason = 'rewritten history'")
+
+
+@pytest.mark.postgres
 def test_tables_the_writer_creates_later_are_not_for_the_reader(roles_db: RolesDb) -> None:
     names = roles_db.names
     roles_db.fetch(names.writer, "CREATE TABLE later_side_table (secret text)")
