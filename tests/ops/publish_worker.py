@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,10 @@ LOCK_STATEMENTS = ("BEGIN IMMEDIATE", "pg_advisory_xact_lock")
 
 
 def _settings(text: str) -> Settings:
+    """Settings from the parent's JSON of strings, each field back to its declared type."""
     raw = json.loads(text)
-    paths = ("_dir", "_path", "_config")
-    return Settings(**{k: Path(v) if k.endswith(paths) else v for k, v in raw.items()})
+    types = {"Path": Path, "int": int, "str": str}
+    return Settings(**{f.name: types[str(f.type)](raw[f.name]) for f in fields(Settings)})
 
 
 def main(settings_json: str, month: str, run_id: str, release: str, report: Path) -> None:
