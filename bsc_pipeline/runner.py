@@ -335,11 +335,11 @@ def _backfill_outcomes(
 
 
 def _outcome(month: str, result: dg.ExecuteInProcessResult, lake: Lake) -> MonthOutcome:
-    held = sorted(
-        d.parent.name
-        for d in (lake.root / "gate").glob(f"*/{month}.json")
-        if not (lake.read_json("gate", month, d.parent.name) or {}).get("passed", True)
-    )
+    held = [
+        dataset
+        for dataset in lake.datasets("gate")
+        if not (lake.read_json("gate", month, dataset) or {}).get("passed", True)
+    ]
     error = None
     if not result.success:
         failures = [e for e in result.all_events if e.is_step_failure]
