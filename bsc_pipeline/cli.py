@@ -30,6 +30,7 @@ app = typer.Typer(
 def _mount_sub_apps() -> None:
     """Each package owns its commands; mounting them here keeps one `bsc` entry point."""
     from bsc_pipeline.alerts.cli import app as alerts_app
+    from bsc_pipeline.defs.cli import app as worker_app
     from bsc_pipeline.quality.cli import app as dq_app
     from bsc_pipeline.sources.cli import app as sources_app
     from bsc_pipeline.sources.demo_data import demo_data
@@ -43,6 +44,7 @@ def _mount_sub_apps() -> None:
     app.add_typer(dq_app, name="dq", help="Quality-gate results kept in the warehouse.")
     app.add_typer(period_app, name="period", help="Close or reopen a published month.")
     app.add_typer(alerts_app, name="alerts", help="List, deliver and test alerts.")
+    app.add_typer(worker_app, name="worker", help="Celery workers for BSC_EXECUTOR=celery.")
     app.command("export", help="Export a period of the scorecard (CSV, Parquet, XLSX).")(
         export_command
     )

@@ -31,6 +31,8 @@ _MONTH = re.compile(r"^\d{4}-\d{2}$")
 LAYERS = ("raw", "staged", "quarantine", "gate", "measures", "scorecard", "rollups")
 OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"})
 """Protocols whose single upload is atomic, so no temporary object and rename are needed."""
+STEP_OUTPUTS = "dagster_steps"
+"""Folder for the small values Dagster hands between steps when they run on other machines."""
 
 LakePath = Path | UPath
 """A local path, or a path on a remote filesystem (universal-pathlib)."""
@@ -80,6 +82,11 @@ class Lake:
     @property
     def remote(self) -> bool:
         return not isinstance(self.root, Path)
+
+    @property
+    def step_outputs(self) -> LakePath:
+        """Where distributed runs keep step outputs, beside the layers every worker sees."""
+        return self.root / STEP_OUTPUTS
 
     def path(
         self, layer: str, month: str, dataset: str | None = None, suffix: str = ".parquet"

@@ -21,6 +21,7 @@ from rich.table import Table
 from bsc_pipeline.defs import build_definitions
 from bsc_pipeline.defs.assets import HISTORY_WINDOW_MONTHS, PUBLISH_POOL
 from bsc_pipeline.defs.backfill import backfill_job_from_env
+from bsc_pipeline.defs.executors import executor_name, executor_run_config
 from bsc_pipeline.defs.jobs import NIGHTLY_JOB, closed_months, published_months, warehouse_engine
 from bsc_pipeline.defs.resources import BscResource
 from bsc_pipeline.lake import Lake
@@ -28,6 +29,9 @@ from bsc_pipeline.periods import Month
 from bsc_pipeline.settings import Settings
 
 BACKFILL_TAG = "bsc/backfill"
+DISTRIBUTED = ("multiprocess", "celery")
+"""Executors whose steps run outside this process: months go through the reconstructable
+backfill job, which their workers load, rather than `execute_in_process`."""
 
 
 @dataclass
@@ -80,12 +84,13 @@ def run_months(
     settings: Settings | None = None,
     instance: dg.DagsterInstance | None = None,
 ) -> RunReport:
-    """Run each month through the nightly job in turn, or with `jobs > 1` as one parallel backfill.
+    """Run each month through the nightly job in turn, or as one parallel backfill with
+    `jobs > 1` or when `BSC_EXECUTOR` sends steps to other processes (multiprocess, celery).
 
     A failed month does not stop the rest; the summary says which months published, held, failed.
     """
     settings = settings or Settings.from_env()
-    if jobs > 1:
+    if jobs > 1 or executor_name() in DISTRIBUTED:
         return run_backfill(
             months, console=console, jobs=jobs, settings=settings, instance=instance
         )
@@ -148,12 +153,11 @@ def backfill_run_config(
     plan = {"config": {"months": list(months), "recompute": list(recompute)}}
     return {
         **console_log_config(),
-        "execution": {
-            "config": {
-                "max_concurrent": jobs,
-                "start_method": {"forkserver": {"preload_modules": list(PRELOAD_MODULES)}},
-            }
-        },
+        **executor_run_config(
+            executor_name(),
+            jobs,
+            {"start_method": {"forkserver": {"preload_modules": list(PRELOAD_MODULES)}}},
+        ),
         "ops": {"plan_months": plan, "plan_publication": plan},
         "resources": {
             "bsc": {"config": BscResource.from_settings(settings).model_dump(exclude_unset=False)}
@@ -195,7 +199,7 @@ def run_backfill(
     settings: Settings,
     instance: dg.DagsterInstance | None = None,
 ) -> RunReport:
-    """One run of the `backfill_months` job on the multiprocess executor, with live progress."""
+    """One run of the `backfill_months` job (multiprocess or `BSC_EXECUTOR`), with progress."""
     months = sorted({str(Month.parse(m)) for m in months})
     recompute = months_to_recompute(settings, months)
     with ExitStack() as stack:

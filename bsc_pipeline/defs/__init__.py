@@ -7,6 +7,7 @@ import yaml
 
 from bsc_pipeline.defs.assets import build_scorecard_assets, iter_dataset_assets, landing_specs
 from bsc_pipeline.defs.backfill import build_backfill_job
+from bsc_pipeline.defs.executors import executor_from_env, executor_name, step_output_resources
 from bsc_pipeline.defs.jobs import build_jobs
 from bsc_pipeline.defs.partitions import monthly_partitions
 from bsc_pipeline.defs.resources import BscResource
@@ -27,14 +28,21 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     partitions = monthly_partitions(settings)
     datasets = dataset_sources(settings)
     jobs, schedules = build_jobs(partitions, settings, close_day=settings.close_day)
+    executor = executor_name()
     return dg.Definitions(
         assets=[
             *landing_specs(datasets),
             *iter_dataset_assets(datasets, partitions),
             *build_scorecard_assets(datasets, partitions),
         ],
-        jobs=[*jobs, build_backfill_job()],
+        jobs=[*jobs, build_backfill_job(executor_def=executor_from_env(dg.multiprocess_executor))],
         schedules=schedules,
         sensors=[build_landing_sensor(datasets, jobs[0]), run_failure_to_engineers],
-        resources={"bsc": BscResource.from_settings(settings), "gx": GXValidator()},
+        resources={
+            "bsc": BscResource.from_settings(settings),
+            "gx": GXValidator(),
+            **step_output_resources(executor, str(settings.lake_dir)),
+        },
+        # BSC_EXECUTOR picks where the steps run; unset keeps Dagster's default.
+        executor=executor_from_env(),
     )
