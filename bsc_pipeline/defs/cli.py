@@ -37,7 +37,18 @@ def worker_command(name: str, concurrency: int, loglevel: str) -> list[str]:
     ]
 
 
-@app.command()
+START_HELP = (
+    "Start a Celery worker in the foreground for runs on BSC_EXECUTOR=celery.\n\n"
+    "Broker from BSC_CELERY_BROKER (default RabbitMQ on 127.0.0.1:5672), result backend from "
+    "BSC_CELERY_BACKEND (default rpc://). Each step opens the Dagster instance its run was "
+    "started with (PostgreSQL when workers are on other machines), the lake (BSC_LAKE_DIR) and "
+    "the warehouse: give the worker the same BSC_* environment as the code location.\n\n"
+    "Ctrl-C lets the step in progress finish, then stops; a second Ctrl-C (or a killed "
+    "worker) stops at once and the broker hands that step to another worker."
+)
+
+
+@app.command(help=START_HELP)
 def start(
     name: Annotated[
         str | None, typer.Option(help="Worker name (default bsc-<random>); @host is added.")
@@ -47,13 +58,6 @@ def start(
     ] = 1,
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
 ) -> None:
-    """Start a Celery worker in the foreground for runs on `BSC_EXECUTOR=celery`.
-
-    It reads the broker from BSC_CELERY_BROKER (default RabbitMQ on 127.0.0.1:5672) and the
-    result backend from BSC_CELERY_BACKEND (default rpc://). Each step it runs opens the
-    Dagster instance the run was started with (PostgreSQL when workers are on other machines),
-    the lake (BSC_LAKE_DIR) and the warehouse, so give it the same BSC_* environment as the
-    code location. Stop it with Ctrl-C: a step in progress is handed back to the broker.
-    """
+    """Replace this process with `celery worker` on the project's app (see START_HELP)."""
     command = worker_command(name or f"bsc-{uuid.uuid4().hex[:6]}", concurrency, loglevel)
     os.execv(command[0], command)  # noqa: S606 (our own interpreter, fixed arguments)
