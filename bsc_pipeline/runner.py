@@ -21,7 +21,11 @@ from rich.table import Table
 from bsc_pipeline.defs import build_definitions
 from bsc_pipeline.defs.assets import HISTORY_WINDOW_MONTHS, PUBLISH_POOL
 from bsc_pipeline.defs.backfill import backfill_job_from_env
-from bsc_pipeline.defs.executors import executor_name, executor_run_config
+from bsc_pipeline.defs.executors import (
+    executor_name,
+    executor_run_config,
+    step_output_run_config,
+)
 from bsc_pipeline.defs.jobs import NIGHTLY_JOB, closed_months, published_months, warehouse_engine
 from bsc_pipeline.defs.resources import BscResource
 from bsc_pipeline.lake import Lake
@@ -160,7 +164,8 @@ def backfill_run_config(
         ),
         "ops": {"plan_months": plan, "plan_publication": plan},
         "resources": {
-            "bsc": {"config": BscResource.from_settings(settings).model_dump(exclude_unset=False)}
+            "bsc": {"config": BscResource.from_settings(settings).model_dump(exclude_unset=False)},
+            **step_output_run_config(executor_name(), str(settings.lake_dir)),
         },
     }
 

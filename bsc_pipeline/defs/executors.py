@@ -91,6 +91,14 @@ def step_output_resources(name: str | None, lake_dir: str) -> dict[str, Any]:
     return {"io_manager": LakeStepOutputs(lake_dir=lake_dir)}
 
 
+def step_output_run_config(name: str | None, lake_dir: str) -> dict[str, Any]:
+    """Run config pointing the step-output IO manager at the run's own lake (the job may have
+    been built from another process's environment)."""
+    if name != "celery":
+        return {}
+    return {"io_manager": {"config": {"lake_dir": lake_dir}}}
+
+
 class _JsonOnLake(dg.UPathIOManager):
     """Step outputs as JSON files under the lake (they are small dicts of plain values)."""
 

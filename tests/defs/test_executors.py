@@ -114,3 +114,22 @@ def test_celery_runs_hand_step_outputs_over_through_the_lake(tmp_path: Any) -> N
     }
     written = list((tmp_path / "lake" / "dagster_steps").rglob("*.json"))
     assert len(written) == 2, "one JSON file per step output, under the lake"
+
+
+def test_a_celery_backfill_takes_lake_and_settings_from_its_run_config(
+    tiny_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers may have been started with another BSC_LAKE_DIR: the run says where its lake is."""
+    from bsc_pipeline.runner import backfill_run_config
+
+    monkeypatch.setenv("BSC_EXECUTOR", "celery")
+    config = backfill_run_config(["2025-01"], tiny_settings, jobs=2)
+    assert "execution" not in config
+    assert config["resources"]["io_manager"] == {
+        "config": {"lake_dir": str(tiny_settings.lake_dir)}
+    }
+    assert config["resources"]["bsc"]["config"]["lake_dir"] == str(tiny_settings.lake_dir)
+    monkeypatch.setenv("BSC_EXECUTOR", "multiprocess")
+    config = backfill_run_config(["2025-01"], tiny_settings, jobs=2)
+    assert "io_manager" not in config["resources"]
+    assert config["execution"]["config"]["max_concurrent"] == 2

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from rich.console import Console
 
 from bsc_pipeline.defs.backfill import BACKFILL_JOB
+from bsc_pipeline.lake import Lake
 from bsc_pipeline.runner import RunReport, run_months
 from bsc_pipeline.settings import PROJECT_ROOT, Settings
 
@@ -276,8 +277,6 @@ def test_three_months_on_two_workers_match_the_in_process_run(
 def test_the_lake_and_the_step_outputs_are_on_the_object_store(
     celery_backfill: tuple[RunReport, dg.DagsterInstance], cluster: Cluster
 ) -> None:
-    from bsc_pipeline.lake import Lake
-
     lake = Lake(cluster.settings.lake_dir)
     assert lake.remote
     assert lake.months("staged", "gl_lines") == MONTHS
@@ -318,7 +317,13 @@ def test_a_worker_killed_mid_publish_hands_the_step_to_the_other(
     """The first worker to publish HELD_MONTH blocks inside its transaction; the test kills it
     (main process and pool); the broker redelivers the step (acks_late) to the other worker,
     which publishes the month once."""
-    settings = replace(cluster.settings, warehouse_url=f"sqlite:///{tmp_path / 'killed.db'}")
+    # Its own warehouse, and its own lake: the workers' BSC_LAKE_DIR is not this run's lake, so
+    # the steps must take the lake (and where they hand results over) from the run's config.
+    settings = replace(
+        cluster.settings,
+        warehouse_url=f"sqlite:///{tmp_path / 'killed.db'}",
+        lake_dir=f"{cluster.settings.lake_dir}-killed",
+    )
     (cluster.control / f"hold-{HELD_MONTH}").touch()
     claim = cluster.control / f"claimed-{HELD_MONTH}"
     killed: list[str] = []
@@ -370,6 +375,9 @@ def test_a_worker_killed_mid_publish_hands_the_step_to_the_other(
         ).scalar()
     engine.dispose()
     assert len(runs) == 1 and runs[0][1] == "published"
+    lake = Lake(settings.lake_dir)
+    assert lake.months("scorecard") == [HELD_MONTH]
+    assert (lake.step_outputs / report.outcomes[0].run_id).is_dir()
     assert len(history) == 1 and history[0][0] == "first_publication" and history[0][2] == 1
     assert history[0][1] > 0 and facts is not None and facts > 0
 
