@@ -1,7 +1,7 @@
 """Imported by the test's Celery workers (`BSC_CELERY_INCLUDE`), never by the pipeline.
 
-Records every publishing transaction the worker commits (month, process, the moment the month's
-warehouse lock was held and the moment before COMMIT) as one JSON line in
+Records every publishing transaction the worker commits (warehouse, month, process, the moment
+the month's warehouse lock was held and the moment before COMMIT) as one JSON line in
 `$BSC_TEST_CONTROL/publishes.jsonl`, so a test can check that no two overlapped.
 
 When `$BSC_TEST_CONTROL/hold-<month>` exists, the first worker to publish that month claims
@@ -26,22 +26,29 @@ HOLD_SECONDS = 300.0
 
 _lock_open_month = publish_module._lock_open_month
 _insert_alert_events = publish_module._insert_alert_events
-_entered: dict[str, float] = {}
+_publishing: dict[str, Any] = {}
+"""The month this process is publishing and when it got the month's lock (one at a time)."""
 
 
 def _locked(connection: Any, month: str, now: Any) -> Any:
     reason = _lock_open_month(connection, month, now)
-    _entered[month] = time.time()
+    _publishing.update(month=month, locked=time.time())
     return reason
 
 
 def _last_write(connection: Any, events: Any, run_id: str, now: Any) -> Any:
     result = _insert_alert_events(connection, events, run_id, now)
-    month = run_id.rsplit("/", 1)[-1]
+    month = _publishing["month"]
     if (CONTROL / f"hold-{month}").exists() and _claim(month):
         threading.Event().wait(HOLD_SECONDS)
         raise RuntimeError(f"the test never killed the worker holding {month}")
-    line = {"month": month, "pid": os.getpid(), "locked": _entered.pop(month), "left": time.time()}
+    line = {
+        "warehouse": connection.engine.url.render_as_string(hide_password=True),
+        "month": month,
+        "pid": os.getpid(),
+        "locked": _publishing["locked"],
+        "left": time.time(),
+    }
     with (CONTROL / "publishes.jsonl").open("a", encoding="utf-8") as log:
         log.write(json.dumps(line) + "\n")
     return result

@@ -291,7 +291,8 @@ def test_one_publisher_at_a_time_across_workers(
     """From the workers' own records of each publishing transaction (lock held → before
     COMMIT) and from the Dagster event log: the publish steps never overlapped."""
     lines = (cluster.control / "publishes.jsonl").read_text(encoding="utf-8").splitlines()
-    publishes = sorted((json.loads(line) for line in lines), key=lambda p: p["locked"])
+    ours = [p for p in map(json.loads, lines) if p["warehouse"] == cluster.settings.warehouse_url]
+    publishes = sorted(ours, key=lambda p: p["locked"])
     assert sorted(p["month"] for p in publishes) == MONTHS
     for before, after in itertools.pairwise(publishes):
         assert before["left"] <= after["locked"], f"{before} overlaps {after}"
@@ -415,3 +416,48 @@ def test_every_executor_publishes_the_same_values(
         started = instance.all_logs(runs[0].run_id, of_type=dg.DagsterEventType.STEP_WORKER_STARTED)
     assert bool(started) == (executor == "multiprocess"), "steps ran where BSC_EXECUTOR said"
     _assert_same_views(cluster.settings, tiny_settings)
+
+
+def test_the_nightly_asset_job_runs_on_the_workers_too(
+    cluster: Cluster, tmp_path: Path, celery_backfill: tuple[RunReport, dg.DagsterInstance]
+) -> None:
+    """The job the schedule and the landing sensor launch: `BSC_EXECUTOR=celery` in the code
+    location's environment sends its asset steps to the workers."""
+    from bsc_pipeline.defs.resources import BscResource
+    from tests.distributed.jobs import nightly_job_from_env
+
+    settings = replace(
+        cluster.settings,
+        warehouse_url=f"sqlite:///{tmp_path / 'nightly.db'}",
+        lake_dir=f"{cluster.settings.lake_dir}-nightly",
+    )
+    bsc = BscResource.from_settings(settings).model_dump(exclude_unset=False)
+    with (
+        cluster.instance() as instance,
+        dg.execute_job(
+            dg.reconstructable(nightly_job_from_env),
+            instance=instance,
+            tags={"dagster/partition": "2025-01"},
+            run_config={"resources": {"bsc": {"config": bsc}}},
+        ) as result,
+    ):
+        failures = [
+            f"{r.step_key}: {r.dagster_event.event_specific_data}"
+            for r in instance.all_logs(result.run_id)
+            if r.dagster_event and r.dagster_event.is_failure
+        ]
+        assert result.success, failures
+        assert result.dagster_run.tags.get("dagster/partition") == "2025-01"
+        ran = {step.split("[")[0] for step, _ in _step_workers(instance, result.run_id)}
+    assert {"raw_gl_lines", "staged_gl_lines", "published_scorecard"} <= ran
+    assert Lake(settings.lake_dir).months("scorecard") == ["2025-01"]
+    engine = sa.create_engine(settings.warehouse_url)
+    with engine.connect() as connection:
+        revenue = connection.execute(
+            sa.text(
+                "SELECT value FROM fact_measure_period WHERE measure_id = 'revenue' "
+                "AND period = '2025-01' AND as_of_month = '2025-01'"
+            )
+        ).scalar()
+    engine.dispose()
+    assert revenue == pytest.approx(1000.0), "the tiny company's January revenue"
