@@ -30,12 +30,12 @@ app = typer.Typer(
 def _mount_sub_apps() -> None:
     """Each package owns its commands; mounting them here keeps one `bsc` entry point."""
     from bsc_pipeline.alerts.cli import app as alerts_app
-    from bsc_pipeline.defs.cli import app as worker_app
     from bsc_pipeline.quality.cli import app as dq_app
     from bsc_pipeline.sources.cli import app as sources_app
     from bsc_pipeline.sources.demo_data import demo_data
     from bsc_pipeline.spec.cli import app as spec_app
     from bsc_pipeline.warehouse.cli import export_command, period_app
+    from bsc_pipeline.worker import app as worker_app
 
     app.add_typer(sources_app, name="sources", help="Check the landing zone against the contracts.")
     app.add_typer(

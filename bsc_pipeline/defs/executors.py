@@ -21,8 +21,6 @@ import dagster as dg
 EXECUTORS = ("in_process", "multiprocess", "celery")
 DEFAULT_BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
 DEFAULT_BACKEND = "rpc://"
-CELERY_QUEUE = "dagster"
-"""The queue `bsc worker start` listens on and the executor sends steps to (dagster-celery's)."""
 
 CELERY_SETTINGS: dict[str, Any] = {
     # A step's message is acknowledged only when the step has finished, so when a worker dies

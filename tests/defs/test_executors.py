@@ -11,13 +11,13 @@ import pytest
 
 from bsc_pipeline.defs.backfill import BACKFILL_JOB
 from bsc_pipeline.defs.executors import (
-    CELERY_QUEUE,
     LakeStepOutputs,
     celery_config,
     executor_name,
     executor_run_config,
 )
 from bsc_pipeline.defs.jobs import NIGHTLY_JOB
+from bsc_pipeline.worker import CELERY_QUEUE
 
 
 @pytest.mark.parametrize(
@@ -83,7 +83,7 @@ def test_only_the_multiprocess_executor_takes_max_concurrent() -> None:
 def test_the_worker_listens_on_the_queue_the_executor_sends_to() -> None:
     from dagster_celery.defaults import task_default_queue
 
-    from bsc_pipeline.defs.cli import worker_command
+    from bsc_pipeline.worker import worker_command
 
     command = worker_command("w1", 2, "INFO")
     assert task_default_queue == CELERY_QUEUE

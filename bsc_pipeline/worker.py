@@ -1,4 +1,8 @@
-"""`bsc worker`: Celery workers that run the steps of runs on `BSC_EXECUTOR=celery`."""
+"""`bsc worker`: Celery workers that run the steps of runs on `BSC_EXECUTOR=celery`.
+
+No Dagster import here, so `bsc` starts quickly: the command replaces itself with `celery worker`
+on `bsc_pipeline.defs.celery_app`, which loads Dagster in the worker.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from typing import Annotated
 
 import typer
 
-from bsc_pipeline.defs.executors import CELERY_QUEUE
+CELERY_QUEUE = "dagster"
+"""The queue workers listen on and the Celery executor sends steps to (dagster-celery's)."""
 
 app = typer.Typer(no_args_is_help=True)
 
