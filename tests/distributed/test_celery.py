@@ -179,6 +179,8 @@ def cluster(
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)
+        # Job pointers in tests/distributed/jobs.py are imported by name here and by the workers.
+        patch.syspath_prepend(str(PROJECT_ROOT))
         try:
             for index in (1, 2):
                 name = f"w{index}-{bucket[-6:]}"
