@@ -9,7 +9,7 @@ DEMO_END ?= 2026-10
 DEMO_SMTP_PORT ?= 8025
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
-.PHONY: install chromium demo demo-alerts screenshot test lint typecheck pytest ui bench clean help
+.PHONY: install chromium demo demo-alerts screenshot test lint typecheck pytest ui worker bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -72,6 +72,9 @@ pytest: install
 
 ui: install  ## open the Dagster UI on http://127.0.0.1:3000
 	$(BIN)/dagster dev -f definitions.py -h 127.0.0.1 -p 3000
+
+worker: install  ## start a Celery worker for BSC_EXECUTOR=celery runs (docs/operations.md)
+	$(BIN)/bsc worker start
 
 bench: install  ## benchmark the pipeline against the floor and DuckDB
 	$(BIN)/python -m benchmarks

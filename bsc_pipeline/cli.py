@@ -39,6 +39,7 @@ def _mount_sub_apps() -> None:
     from bsc_pipeline.trust.cli import app as trust_app
     from bsc_pipeline.trust.cli import explain_command, spec_diff_command
     from bsc_pipeline.warehouse.cli import export_command, period_app, warehouse_app
+    from bsc_pipeline.worker import app as worker_app
 
     app.add_typer(sources_app, name="sources", help="Check the landing zone against the contracts.")
     spec_app.command("diff")(spec_diff_command)
@@ -55,6 +56,7 @@ def _mount_sub_apps() -> None:
     app.command("explain", help="Explain one published value: definition, inputs, history.")(
         explain_command
     )
+    app.add_typer(worker_app, name="worker", help="Celery workers for BSC_EXECUTOR=celery.")
     app.command("export", help="Export a period of the scorecard (CSV, Parquet, XLSX).")(
         export_command
     )

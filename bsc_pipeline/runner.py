@@ -20,6 +20,11 @@ from rich.table import Table
 
 from bsc_pipeline.defs import build_definitions
 from bsc_pipeline.defs.assets import BACKFILL_THROUGH_TAG, HISTORY_WINDOW_MONTHS, publish_pool
+from bsc_pipeline.defs.executors import (
+    executor_name,
+    executor_run_config,
+    step_output_run_config,
+)
 from bsc_pipeline.defs.jobs import NIGHTLY_JOB, closed_months, published_months, warehouse_engine
 from bsc_pipeline.defs.partitions import monthly_partitions
 from bsc_pipeline.defs.resources import BscResource
@@ -30,6 +35,9 @@ from bsc_pipeline.periods import Month
 from bsc_pipeline.settings import Settings
 
 BACKFILL_TAG = "bsc/backfill"
+DISTRIBUTED = ("multiprocess", "celery")
+"""Executors whose steps run outside this process: months go through the reconstructable
+backfill job, which their workers load, rather than `execute_in_process`."""
 
 
 @dataclass
@@ -85,7 +93,8 @@ def run_months(
     instance: dg.DagsterInstance | None = None,
     backfill: bool = False,
 ) -> RunReport:
-    """Run each month through the nightly job in turn, or with `jobs > 1` as one parallel backfill.
+    """Run each month through the nightly job in turn, or as one parallel backfill with
+    `jobs > 1` or when `BSC_EXECUTOR` sends steps to other processes (multiprocess, celery).
 
     With `backfill` the runs are tagged with the newest month, so the alerts of the older months
     are kept as history (the parallel backfill job knows its range itself).
@@ -93,7 +102,7 @@ def run_months(
     """
     settings = settings or Settings.from_env()
     check_partitions(settings, months)
-    if jobs > 1:
+    if jobs > 1 or executor_name() in DISTRIBUTED:
         return run_backfill(
             months, console=console, jobs=jobs, settings=settings, instance=instance
         )
@@ -223,15 +232,15 @@ def backfill_run_config(
     plan = {"config": {"months": list(months), "recompute": list(recompute)}}
     return {
         **console_log_config(),
-        "execution": {
-            "config": {
-                "max_concurrent": jobs,
-                "start_method": {"forkserver": {"preload_modules": list(PRELOAD_MODULES)}},
-            }
-        },
+        **executor_run_config(
+            executor_name(),
+            jobs,
+            {"start_method": {"forkserver": {"preload_modules": list(PRELOAD_MODULES)}}},
+        ),
         "ops": {"plan_months": plan, "plan_publication": plan},
         "resources": {
-            "bsc": {"config": BscResource.from_settings(settings).model_dump(exclude_unset=False)}
+            "bsc": {"config": BscResource.from_settings(settings).model_dump(exclude_unset=False)},
+            **step_output_run_config(executor_name(), str(settings.lake_dir)),
         },
     }
 
@@ -272,7 +281,7 @@ def run_backfill(
     settings: Settings,
     instance: dg.DagsterInstance | None = None,
 ) -> RunReport:
-    """One run of the `backfill_months` job on the multiprocess executor, with live progress."""
+    """One run of the `backfill_months` job (multiprocess or `BSC_EXECUTOR`), with progress."""
     months = sorted({str(Month.parse(m)) for m in months})
     recompute = months_to_recompute(settings, months)
     with ExitStack() as stack:
@@ -420,11 +429,7 @@ def _backfill_outcomes(
 def _outcome(
     month: str, result: dg.ExecuteInProcessResult, lake: Lake, warehouse_url: str | None = None
 ) -> MonthOutcome:
-    held = sorted(
-        d.parent.name
-        for d in (lake.root / "gate").glob(f"*/{month}.json")
-        if _gate_failed(lake, month, d.parent.name)
-    )
+    held = sorted(d for d in lake.datasets("gate") if _gate_failed(lake, month, d))
     if result.success:
         return MonthOutcome(month, True, result.run_id, held)
     errors: list[tuple[str | None, Any]] = [

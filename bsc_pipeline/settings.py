@@ -19,13 +19,28 @@ def _path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def lake_location(value: str | Path) -> Path | str:
+    """A lake folder as an absolute path, or a URL (`s3://bucket/prefix`) kept as text.
+
+    A `file://` URL is a local path. Every worker of a distributed run must see the same lake,
+    so on several machines it is an object store or a shared filesystem.
+    """
+    text = str(value)
+    if text.startswith("file://"):
+        text = text.removeprefix("file://")
+    elif "://" in text:
+        return text
+    return Path(text).expanduser().resolve()
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where things are and how runs behave."""
 
     warehouse_url: str
     landing_dir: Path
-    lake_dir: Path
+    lake_dir: Path | str
+    """A local folder, or a URL such as `s3://bucket/prefix` (see `bsc_pipeline.lake`)."""
     spec_path: Path
     contracts_path: Path
     sources_config: Path
@@ -42,7 +57,7 @@ class Settings:
         return cls(
             warehouse_url=os.environ.get("BSC_WAREHOUSE_URL", f"sqlite:///{db}"),
             landing_dir=_path("BSC_LANDING_DIR", PROJECT_ROOT / "sources" / "landing"),
-            lake_dir=_path("BSC_LAKE_DIR", PROJECT_ROOT / "lake"),
+            lake_dir=lake_location(os.environ.get("BSC_LAKE_DIR") or PROJECT_ROOT / "lake"),
             spec_path=_path("BSC_SPEC", PROJECT_ROOT / "specs" / "demo.yaml"),
             contracts_path=_path("BSC_CONTRACTS", PROJECT_ROOT / "sources" / "contracts.yaml"),
             sources_config=_path("BSC_SOURCES_CONFIG", PROJECT_ROOT / "sources" / "sources.yaml"),

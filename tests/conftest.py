@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -97,3 +99,50 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         f"Run them with {POSTGRES_ENV}=postgresql+psycopg://postgres@127.0.0.1:5432/test make test,"
         " or .ci/run (it starts the local PostgreSQL and sets the URL, as CI does)."
     )
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3-compatible server (moto) on a free loopback port, with test credentials set in
+    the environment the way a deployment sets them (`AWS_*`, `BSC_S3_ENDPOINT_URL`)."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one INFO line per S3 request
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    saved = {k: os.environ.get(k) for k in _S3_ENV}
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="bsc-test",
+        AWS_SECRET_ACCESS_KEY="bsc-test-secret",
+        AWS_DEFAULT_REGION="us-east-1",
+        BSC_S3_ENDPOINT_URL=endpoint,
+    )
+    try:
+        yield endpoint
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        server.stop()
+
+
+_S3_ENV = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_DEFAULT_REGION",
+    "BSC_S3_ENDPOINT_URL",
+)
+
+
+@pytest.fixture
+def s3_lake(s3_endpoint: str) -> str:
+    """A fresh bucket on the moto server; the lake URL under it."""
+    import boto3
+
+    bucket = f"bsc-lake-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket=bucket)
+    return f"s3://{bucket}/lake"

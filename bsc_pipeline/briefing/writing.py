@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from sqlalchemy.engine import Engine
 from bsc_pipeline.briefing.assemble import assemble_briefing
 from bsc_pipeline.briefing.pdf import print_pdf
 from bsc_pipeline.briefing.render import render_html
+from bsc_pipeline.lake import LakePath, lake_root, write_bytes_atomic
 from bsc_pipeline.settings import Settings
 from bsc_pipeline.spec.models import Spec
 
@@ -22,10 +22,11 @@ REPORTS_FOLDER = "reports"
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
-def report_path(settings: Settings, month: str, owner: str | None = None) -> Path:
-    """`<lake>/reports/<month>.html`, or `<month>-<owner>.html` for an owner's view."""
+def report_path(settings: Settings, month: str, owner: str | None = None) -> LakePath:
+    """`<lake>/reports/<month>.html`, or `<month>-<owner>.html` for an owner's view (the lake
+    may be a URL: the page is then uploaded whole)."""
     name = month if owner is None else f"{month}-{_SAFE.sub('_', owner)}"
-    return settings.lake_dir / REPORTS_FOLDER / f"{name}.html"
+    return lake_root(settings.lake_dir) / REPORTS_FOLDER / f"{name}.html"
 
 
 def load_spec_if_present(settings: Settings) -> Spec | None:
@@ -39,7 +40,7 @@ def load_spec_if_present(settings: Settings) -> Spec | None:
 
 @dataclass(frozen=True)
 class WrittenReport:
-    path: Path
+    path: LakePath
     month: str
     measures: int
     links: int
@@ -49,7 +50,7 @@ class WrittenReport:
 def write_report(
     engine: Engine,
     month: str,
-    out: Path,
+    out: LakePath,
     *,
     owner: str | None = None,
     spec: Spec | None = None,
@@ -58,16 +59,15 @@ def write_report(
     """Assemble the month from the warehouse and write it to `out` (renamed into place)."""
     briefing = assemble_briefing(engine, month, spec=spec, owner=owner)
     html = render_html(briefing)
-    out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "pdf":
         with tempfile.TemporaryDirectory(prefix="bsc-report-") as folder:
             page = Path(folder) / f"{briefing.month}.html"
             page.write_text(html, encoding="utf-8")
             printed = Path(folder) / "report.pdf"
             print_pdf(page, printed)
-            _replace(out, printed.read_bytes())
+            write_bytes_atomic(out, printed.read_bytes())
     else:
-        _replace(out, html.encode("utf-8"))
+        write_bytes_atomic(out, html.encode("utf-8"))
     return WrittenReport(
         path=out,
         month=briefing.month,
@@ -75,15 +75,3 @@ def write_report(
         links=len(briefing.links),
         statuses=briefing.headline.counts,
     )
-
-
-def _replace(target: Path, data: bytes) -> None:
-    """Write under a temporary name and rename, so a mail or browser never gets half a page."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

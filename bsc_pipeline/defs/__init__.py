@@ -12,6 +12,7 @@ from bsc_pipeline.defs.assets import (
     publish_pool,
 )
 from bsc_pipeline.defs.backfill import build_backfill_job
+from bsc_pipeline.defs.executors import executor_from_env, executor_name, step_output_resources
 from bsc_pipeline.defs.jobs import build_jobs
 from bsc_pipeline.defs.partitions import monthly_partitions
 from bsc_pipeline.defs.reports import build_report_asset
@@ -34,6 +35,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     datasets = dataset_sources(settings)
     pool = publish_pool(settings.warehouse_url)
     jobs, schedules = build_jobs(partitions, settings, close_day=settings.close_day)
+    executor = executor_name()
     return dg.Definitions(
         assets=[
             *landing_specs(datasets),
@@ -41,8 +43,17 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             *build_scorecard_assets(datasets, partitions, pool),
             build_report_asset(partitions),
         ],
-        jobs=[*jobs, build_backfill_job(pool=pool)],
+        jobs=[
+            *jobs,
+            build_backfill_job(executor_def=executor_from_env(dg.multiprocess_executor), pool=pool),
+        ],
         schedules=schedules,
         sensors=[build_landing_sensor(datasets, jobs[0]), run_failure_to_engineers],
-        resources={"bsc": BscResource.from_settings(settings), "gx": GXValidator()},
+        resources={
+            "bsc": BscResource.from_settings(settings),
+            "gx": GXValidator(),
+            **step_output_resources(executor, str(settings.lake_dir)),
+        },
+        # BSC_EXECUTOR picks where the steps run; unset keeps Dagster's default.
+        executor=executor_from_env(),
     )

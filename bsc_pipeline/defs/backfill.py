@@ -285,16 +285,16 @@ def backfill_graph(pool: str = PUBLISH_POOL) -> dg.GraphDefinition:
 
 def build_backfill_job(
     resources: Mapping[str, Any] | None = None,
-    executor_def: dg.ExecutorDefinition = dg.multiprocess_executor,
+    executor_def: dg.ExecutorDefinition | None = dg.multiprocess_executor,
     pool: str = PUBLISH_POOL,
 ) -> dg.JobDefinition:
-    """The backfill job (multiprocess by default; `k8s_job_executor` on a cluster).
+    """The backfill job (multiprocess by default; Celery or in-process by `BSC_EXECUTOR`).
 
     Resources are bound here for a `reconstructable` target, or by `Definitions` otherwise.
     """
     return backfill_graph(pool).to_job(
         name=BACKFILL_JOB,
-        executor_def=executor_def,
+        executor_def=executor_def or dg.multiprocess_executor,
         resource_defs=dict(resources or {}),
         tags={"bsc/kind": "backfill"},
     )
@@ -307,10 +307,20 @@ def backfill_job_from_env(pool: str | None = None) -> dg.JobDefinition:
     processes use the same settings as the process that started the backfill; it passes the
     pool of its warehouse too (`dg.build_reconstructable_job` kwargs), for the same reason.
     """
+    from bsc_pipeline.defs.executors import (
+        executor_from_env,
+        executor_name,
+        step_output_resources,
+    )
     from bsc_pipeline.settings import Settings
 
     settings = Settings.from_env()
+    resources = {
+        "bsc": BscResource.from_settings(settings),
+        **step_output_resources(executor_name(), str(settings.lake_dir)),
+    }
     return build_backfill_job(
-        {"bsc": BscResource.from_settings(settings)},
+        resources,
+        executor_from_env(dg.multiprocess_executor),
         pool=pool or publish_pool(settings.warehouse_url),
     )

@@ -9,7 +9,7 @@ from typing import Any
 import dagster as dg
 
 from bsc_pipeline.pipeline import Pipeline
-from bsc_pipeline.settings import Settings
+from bsc_pipeline.settings import Settings, lake_location
 
 _PATH_FIELDS = frozenset(f.name for f in fields(Settings) if f.type in (Path, "Path"))
 
@@ -19,6 +19,8 @@ def _plain(value: Any) -> Any:
 
 
 def _typed(name: str, value: Any) -> Any:
+    if name == "lake_dir":
+        return lake_location(value)
     return Path(value) if name in _PATH_FIELDS else value
 
 
