@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +27,17 @@ from bsc_pipeline.sources.readers import read_raw
 
 
 def select_files(
-    files: list[LandingFile], contract: DatasetContract, month: str
+    files: list[LandingFile], contract: DatasetContract, month: str, split: bool = False
 ) -> list[LandingFile]:
-    """The files the extract mode reads for `month` (files are sorted oldest first)."""
+    """The files the extract mode reads for `month` (files are sorted oldest first).
+
+    With `split`, a `period` month without a file named for it reads the newest file that
+    names no month (a multi-month export), to be cut down to the month's rows.
+    """
     if contract.mode == "period":
         same = [f for f in files if f.month == month]
+        if not same and split:
+            same = sorted((f for f in files if f.month is None), key=lambda f: f.mtime_ns)
         return same[-1:] if same else []
     dated = [f for f in files if f.month is None or f.month <= month]
     if contract.mode == "snapshot":
@@ -70,6 +77,37 @@ def check_mapping(mapping: Mapping, contract: DatasetContract, path: Path) -> No
         for key in cm.sequence_within or []:
             if key not in contract.columns:
                 raise MappingError(f"{path}: {canon}.sequence_within names unknown column {key!r}")
+
+
+PARSED_FILES = 4
+"""Multi-month files whose parsed frame a process keeps (least recently used go first)."""
+_parsed: OrderedDict[tuple[str, ...], tuple[FileIdentity, FileFrame]] = OrderedDict()
+
+
+def _cache_key(found: LandingFile, contract: DatasetContract, mapping: Mapping) -> tuple[str, ...]:
+    """A file's identity (path, size, modification time) and how it is read."""
+    how = hashlib.sha256(
+        (contract.model_dump_json() + mapping.model_dump_json()).encode("utf-8")
+    ).hexdigest()
+    return (str(found.path.resolve()), str(found.size), str(found.mtime_ns), how)
+
+
+def read_file_once(
+    found: LandingFile, contract: DatasetContract, mapping: Mapping
+) -> tuple[FileIdentity, FileFrame]:
+    """A file that names no month (many months in one) is parsed once per process, however
+    many months read it; a file that changed (size or modification time) is parsed again."""
+    if found.month is not None:
+        return read_file(found, contract, mapping)
+    key = _cache_key(found, contract, mapping)
+    if key in _parsed:
+        _parsed.move_to_end(key)
+        return _parsed[key]
+    result = read_file(found, contract, mapping)
+    _parsed[key] = result
+    while len(_parsed) > PARSED_FILES:
+        _parsed.popitem(last=False)
+    return result
 
 
 def read_file(
@@ -143,8 +181,14 @@ def read_dataset(
     mapping_path = config.mapping_path(dataset)
     mapping = load_mapping(mapping_path, dataset)
     check_mapping(mapping, contract, mapping_path)
+    split = config.for_dataset(dataset).split_by_month
+    if split and not contract.month_column:
+        raise MappingError(
+            f"sources config: {dataset!r} has split_by_month but its contract names no "
+            "month_column to split by"
+        )
     found, problems = scan_landing(Path(landing_dir), dataset, config)
-    chosen = select_files(found, contract, month)
+    chosen = select_files(found, contract, month, split)
     seen_sha: dict[str, str] = {}
     files: list[FileIdentity] = []
     frames: list[pd.DataFrame] = []
@@ -156,7 +200,7 @@ def read_dataset(
         summary = FileSummary(item.relative)
         summaries.append(summary)
         try:
-            ident, result = read_file(item, contract, mapping)
+            ident, result = read_file_once(item, contract, mapping)
         except UnreadableFile as exc:
             summary.readable = False
             failures.append(str(exc))
@@ -195,7 +239,11 @@ def read_dataset(
             summary.readable = False
             failures.append(f"{item.relative}: {result.fatal}")
             continue
-        summary.rows_read = len(result.frame)
+        rows = result.frame
+        if split and item.month is None and contract.mode == "period":
+            assert contract.month_column is not None
+            rows = rows[_in_month(rows, [contract.month_column], month)]
+        summary.rows_read = len(rows)
         summary.months = _months_of(result.frame, contract)
         if len(result.frame) == 0:
             problems.append(
@@ -209,7 +257,7 @@ def read_dataset(
                     "file holds no data rows",
                 )
             )
-        frames.append(result.frame)
+        frames.append(rows)
         mtimes.append(item.mtime_ns)
         rejected.append(result.rejected)
     usable = not failures

@@ -232,6 +232,9 @@ class DatasetSource(BaseModel):
 
     mapping: str
     file_pattern: str = DEFAULT_FILE_PATTERN
+    split_by_month: bool = False
+    """Files whose name gives no month hold many months (a full-history export): a month's run
+    takes their rows whose contract month column falls in the month."""
 
 
 class SourcesConfig(BaseModel):
