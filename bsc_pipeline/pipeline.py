@@ -88,6 +88,7 @@ class Pipeline:
     def extract(self, dataset: str, month: str) -> ExtractSummary:
         """Read the landing zone for one dataset and month into the raw layer."""
         from bsc_pipeline.sources import read_dataset
+        from bsc_pipeline.sources.parsed import PARSED_FOLDER
 
         read = read_dataset(
             dataset,
@@ -95,6 +96,7 @@ class Pipeline:
             landing_dir=self.settings.landing_dir,
             contracts=self.contracts,
             sources_config=self.settings.sources_config,
+            parsed_dir=self.settings.lake_dir / PARSED_FOLDER,
         )
         summary = ExtractSummary(
             dataset=dataset,

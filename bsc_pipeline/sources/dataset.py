@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from bsc_pipeline.sources.computed import add_computed
 from bsc_pipeline.sources.contracts import DatasetContract
 from bsc_pipeline.sources.landing import LandingFile, identity, scan_landing
 from bsc_pipeline.sources.mappings import Mapping, MappingError, load_mapping, load_sources_config
+from bsc_pipeline.sources.parsed import parsed_once
 from bsc_pipeline.sources.problems import (
     DatasetRead,
     FileIdentity,
@@ -79,35 +79,19 @@ def check_mapping(mapping: Mapping, contract: DatasetContract, path: Path) -> No
                 raise MappingError(f"{path}: {canon}.sequence_within names unknown column {key!r}")
 
 
-PARSED_FILES = 4
-"""Multi-month files whose parsed frame a process keeps (least recently used go first)."""
-_parsed: OrderedDict[tuple[str, ...], tuple[FileIdentity, FileFrame]] = OrderedDict()
-
-
-def _cache_key(found: LandingFile, contract: DatasetContract, mapping: Mapping) -> tuple[str, ...]:
-    """A file's identity (path, size, modification time) and how it is read."""
-    how = hashlib.sha256(
-        (contract.model_dump_json() + mapping.model_dump_json()).encode("utf-8")
-    ).hexdigest()
-    return (str(found.path.resolve()), str(found.size), str(found.mtime_ns), how)
-
-
 def read_file_once(
-    found: LandingFile, contract: DatasetContract, mapping: Mapping
+    found: LandingFile,
+    contract: DatasetContract,
+    mapping: Mapping,
+    parsed_dir: Path | None = None,
 ) -> tuple[FileIdentity, FileFrame]:
-    """A file that names no month (many months in one) is parsed once per process, however
-    many months read it; a file that changed (size or modification time) is parsed again."""
+    """A file that names no month (many months in one) is parsed once, however many months
+    read it (see `sources/parsed.py`); a file named for its month is read as it is."""
     if found.month is not None:
         return read_file(found, contract, mapping)
-    key = _cache_key(found, contract, mapping)
-    if key in _parsed:
-        _parsed.move_to_end(key)
-        return _parsed[key]
-    result = read_file(found, contract, mapping)
-    _parsed[key] = result
-    while len(_parsed) > PARSED_FILES:
-        _parsed.popitem(last=False)
-    return result
+    return parsed_once(
+        found, contract, mapping, lambda: read_file(found, contract, mapping), parsed_dir
+    )
 
 
 def read_file(
@@ -171,8 +155,12 @@ def read_dataset(
     landing_dir: Path,
     contracts: dict[str, DatasetContract],
     sources_config: Path,
+    parsed_dir: Path | None = None,
 ) -> DatasetRead:
-    """The canonical frame of `dataset` for `month`, with files read, problems and rejected rows."""
+    """The canonical frame of `dataset` for `month`, with files read, problems and rejected rows.
+
+    `parsed_dir` keeps parsed multi-month files for other processes (a parallel backfill).
+    """
     Month.parse(month)
     if dataset not in contracts:
         raise MappingError(f"unknown dataset {dataset!r}; contracts define {sorted(contracts)}")
@@ -200,7 +188,7 @@ def read_dataset(
         summary = FileSummary(item.relative)
         summaries.append(summary)
         try:
-            ident, result = read_file_once(item, contract, mapping)
+            ident, result = read_file_once(item, contract, mapping, parsed_dir)
         except UnreadableFile as exc:
             summary.readable = False
             failures.append(str(exc))

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from bsc_pipeline.measures.filters import filter_mask
 from bsc_pipeline.settings import PROJECT_ROOT
 from bsc_pipeline.sources import dataset as dataset_module
-from bsc_pipeline.sources import load_contracts, read_dataset
+from bsc_pipeline.sources import load_contracts, parsed, read_dataset
 from bsc_pipeline.sources.cli import app
 from bsc_pipeline.sources.contracts import ContractError
 from bsc_pipeline.sources.expressions import ExpressionError, evaluate_rows, parse_expression
@@ -119,7 +119,7 @@ def parses(monkeypatch) -> list[str]:
         return real(path, rel, data, mapping)
 
     monkeypatch.setattr(dataset_module, "read_raw", counting)
-    dataset_module._parsed.clear()
+    parsed.clear()
     return seen
 
 
@@ -163,6 +163,44 @@ def test_full_history_walkthrough_split_by_month_and_parsed_once(tmp_path, contr
     )
     assert _sum(february.frame, net) == pytest.approx(22.00)
     assert parses.count("gl_lines/gl_lines_history.csv") == 2
+
+
+def test_other_processes_reuse_the_parsed_file_from_disk(tmp_path, contracts, parses):
+    landing, config = _setup(
+        tmp_path, "# sources/mappings/invoice_lines.yaml", "# sources/sources.yaml (full history)"
+    )
+    history = _land(landing, "gl_lines", "invoice_lines_history.csv", "gl_lines_history.csv")
+    kept = tmp_path / "lake" / "_parsed"
+
+    def read(month: str, folder: Path | None = kept):
+        return read_dataset(
+            "gl_lines",
+            month,
+            landing_dir=landing,
+            contracts=contracts,
+            sources_config=config,
+            parsed_dir=folder,
+        )
+
+    first = read("2011-01")
+    parsed.clear()  # as a second process of a parallel backfill starts with nothing
+    second = read("2011-01")
+    assert parses == ["gl_lines/gl_lines_history.csv"]
+    pd.testing.assert_frame_equal(first.frame, second.frame)
+    pd.testing.assert_frame_equal(first.rejected, second.rejected)
+    assert first.files == second.files and first.problems == second.problems
+    parsed.clear()
+    fresh = read("2011-01", folder=None)  # parsed again, without the disk entry
+    pd.testing.assert_frame_equal(fresh.frame, second.frame)
+    # A rewritten file gets a new entry; the entry of its older version is removed.
+    history.write_text(
+        history.read_text(encoding="utf-8") + "540002,1,X,1,04/02/2011 10:00,1.00,1,France\n",
+        "utf-8",
+    )
+    parsed.clear()
+    assert len(read("2011-02").frame) == 2
+    (entries,) = [list(p.iterdir()) for p in kept.iterdir()]
+    assert len(entries) == 1
 
 
 def test_a_multi_month_file_without_split_is_reported_as_never_read(tmp_path, contracts):
@@ -448,5 +486,5 @@ def test_expressions_outside_the_grammar_are_refused(text, reason):
 
 
 def test_expression_names_are_the_columns_it_reads():
-    parsed = parse_expression('coalesce(made_sla, col("Resolved At") <= due) and true')
-    assert parsed.names == frozenset({"made_sla", "Resolved At", "due"})
+    expression = parse_expression('coalesce(made_sla, col("Resolved At") <= due) and true')
+    assert expression.names == frozenset({"made_sla", "Resolved At", "due"})
