@@ -231,6 +231,19 @@ def read_dataset(
         if split and item.month is None and contract.mode == "period":
             assert contract.month_column is not None
             rows = rows[_in_month(rows, [contract.month_column], month)]
+            undated = int(result.frame[contract.month_column].isna().sum())
+            if undated:
+                problems.append(
+                    SourceProblem(
+                        item.relative,
+                        None,
+                        contract.month_column,
+                        f"a {contract.month_column} on every row, to split the file by month",
+                        f"{undated} row(s) without one",
+                        "warning",
+                        "rows without a month belong to no month's read",
+                    )
+                )
         summary.rows_read = len(rows)
         summary.months = _months_of(result.frame, contract)
         if len(result.frame) == 0:

@@ -311,6 +311,33 @@ def _check_keys(path: Path, text: str) -> None:
                     raise _unknown_key(path, f"column {column.value!r}", inner, allowed)
 
 
+def _check_sources_keys(path: Path, text: str) -> None:
+    """The sources file's unknown keys, named with their line, like a mapping's."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return
+    if not isinstance(root, yaml.MappingNode):
+        return
+    top = [k for k in _field_names(SourcesConfig) if k != "base_dir"]
+    allowed = _field_names(DatasetSource)
+    for key, value in root.value:
+        if key.value not in top:
+            raise _unknown_key(path, "the sources file", key, top)
+        if key.value == "defaults" and isinstance(value, yaml.MappingNode):
+            entries = [(key, value)]
+        elif key.value == "datasets" and isinstance(value, yaml.MappingNode):
+            entries = list(value.value)
+        else:
+            continue
+        for name, body in entries:
+            if not isinstance(body, yaml.MappingNode):
+                continue
+            for inner, _ in body.value:
+                if inner.value not in allowed:
+                    raise _unknown_key(path, f"dataset {name.value!r}", inner, allowed)
+
+
 def _where(loc: tuple[int | str, ...]) -> str:
     """An error location in the file's own words (pydantic's union branch names left out)."""
     parts = [str(p) for p in loc if not re.match(r"^[a-z-]+\[", str(p))]
@@ -338,6 +365,7 @@ def load_sources_config(path: Path) -> SourcesConfig:
     loaded = _read_yaml(path, "sources config") or {}
     if not isinstance(loaded, dict):
         raise MappingError(f"{path}: expected a mapping with 'defaults:' and 'datasets:'")
+    _check_sources_keys(path, path.read_text(encoding="utf-8"))
     try:
         return SourcesConfig.model_validate({**loaded, "base_dir": path.parent})
     except ValidationError as exc:

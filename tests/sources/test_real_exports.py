@@ -220,6 +220,37 @@ def test_a_multi_month_file_without_split_is_reported_as_never_read(tmp_path, co
     assert read.files == [] and len(read.frame) == 0
 
 
+def test_rows_of_a_split_file_without_a_month_are_reported(tmp_path, contracts, parses):
+    landing, config = _setup(
+        tmp_path, "# sources/mappings/invoice_lines.yaml", "# sources/sources.yaml (full history)"
+    )
+    history = _land(landing, "gl_lines", "invoice_lines_history.csv", "gl_lines_history.csv")
+    with history.open("a", encoding="utf-8") as handle:
+        handle.write("540003,1,X,1,,1.00,1,France\n")
+    read = read_dataset(
+        "gl_lines", "2011-01", landing_dir=landing, contracts=contracts, sources_config=config
+    )
+    assert len(read.frame) == 3
+    (problem,) = [p for p in read.problems if p.column == "posting_date"]
+    assert problem.seen == "1 row(s) without one"
+    assert problem.message == "rows without a month belong to no month's read"
+
+
+def test_a_typo_in_the_sources_file_is_named_with_its_line(tmp_path, contracts):
+    config = tmp_path / "sources.yaml"
+    config.write_text(
+        "datasets:\n  gl_lines:\n    mapping: m.yaml\n    split_by_moth: true\n", "utf-8"
+    )
+    with pytest.raises(MappingError) as caught:
+        read_dataset(
+            "gl_lines", "2025-01", landing_dir=tmp_path, contracts=contracts, sources_config=config
+        )
+    assert str(caught.value).startswith(
+        f"{config}, line 4: dataset 'gl_lines' has an unknown key 'split_by_moth'. "
+        "Did you mean 'split_by_month'?"
+    )
+
+
 def test_split_by_month_needs_a_month_column(tmp_path, contracts):
     landing = tmp_path / "landing"
     (landing / "employees").mkdir(parents=True)
