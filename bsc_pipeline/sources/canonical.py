@@ -12,8 +12,8 @@ import pyarrow.compute as pc
 
 from bsc_pipeline.sources import values as v
 from bsc_pipeline.sources.contracts import ColumnContract, DatasetContract
-from bsc_pipeline.sources.expressions import evaluate_rows
-from bsc_pipeline.sources.mappings import ColumnMapping, Mapping
+from bsc_pipeline.sources.expressions import ExpressionError, evaluate_rows
+from bsc_pipeline.sources.mappings import ColumnMapping, Mapping, MappingError
 from bsc_pipeline.sources.pii import mask_line, mask_value, pii_source_columns
 from bsc_pipeline.sources.problems import SourceProblem, empty_rejected
 from bsc_pipeline.sources.readers import RawTable
@@ -349,7 +349,10 @@ def _expression(
 
     index = pd.RangeIndex(table.num_rows)
     reported: set[str] = set()
-    evaluated = evaluate_rows(cm.expression, resolve, index, to_number)
+    try:
+        evaluated = evaluate_rows(cm.expression, resolve, index, to_number)
+    except ExpressionError as exc:
+        raise MappingError(f"{ctx.rel}: column {canon!r}: {exc}") from None
     if evaluated.divided_by_zero.any():
         seen = pa.array(np.where(evaluated.divided_by_zero, "division by zero", ""))
         if spec.required:

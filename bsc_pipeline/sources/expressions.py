@@ -118,6 +118,9 @@ class _Checker:
             if not isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
                 offset = _operator_offset(node, self.text, self.indent)
                 raise ExpressionError(self.text, f"{_describe(node.op)} not allowed", offset)
+            for side in (node.left, node.right):
+                if isinstance(side, ast.Constant) and isinstance(side.value, str):
+                    raise self.fail(side, "text in arithmetic (+ - * / take numbers)")
             self.check(node.left, depth + 1)
             self.check(node.right, depth + 1)
             return
@@ -276,12 +279,16 @@ class _Run:
         return result.mask(infinite)
 
     def compare(self, op: ast.cmpop, left: Any, right: Any) -> pd.Series:
+        """Numbers when either side is a number (a source's text is read as one), else times
+        when either side is a time, else text, else flags."""
         a, b = self.series(left), self.series(right)
-        texts = [pd.api.types.is_string_dtype(s.dtype) for s in (a, b)]
-        if any(texts) and not all(texts):
-            a, b = (s if t else s.astype("string") for s, t in zip((a, b), texts, strict=True))
-        elif not any(texts) and not all(pd.api.types.is_datetime64_any_dtype(s) for s in (a, b)):
-            a, b = self.number(a), self.number(b)
+        kinds = {_kind(a), _kind(b)}
+        if "number" in kinds:
+            a, b = self.series(self.number(a)), self.series(self.number(b))
+        elif "time" in kinds:
+            a, b = (pd.to_datetime(s, errors="coerce") for s in (a, b))
+        elif "text" in kinds:
+            a, b = a.astype("string"), b.astype("string")
         missing = (a.isna() | b.isna()).to_numpy(dtype=bool)
         compared = {
             ast.Eq: lambda: a == b,

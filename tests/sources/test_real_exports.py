@@ -447,6 +447,7 @@ def _frame() -> pd.DataFrame:
             "flag": pd.array([True, None, False, None, True], dtype="boolean"),
             "due": pd.to_datetime(["2025-01-02", "2025-01-02", None, "2025-01-01", "2025-01-09"]),
             "done": pd.to_datetime(["2025-01-01", None, "2025-01-01", "2025-01-03", "2025-01-09"]),
+            "text_qty": pd.array(["4", "12", None, "x", "1"], dtype="string"),
         }
     )
 
@@ -474,6 +475,11 @@ def _values(text: str) -> tuple[list, list]:
         ("not flag or qty > 3", [False, pd.NA, True, True, False]),
         ("max(qty, price)", [2.0, 3.0, pd.NA, pd.NA, 27.5]),
         ("abs(qty)", [2.0, 3.0, pd.NA, 4.0, 1.0]),
+        # A source's text compared with a number is read as a number ("4" < 10, not "4" > "10").
+        ("text_qty > 10", [False, True, pd.NA, pd.NA, False]),
+        ("text_qty * 2", [8.0, 24.0, pd.NA, pd.NA, 2.0]),
+        ('text_qty == "12"', [False, True, pd.NA, False, False]),
+        ('done >= "2025-01-03"', [False, pd.NA, False, True, True]),
         ('if_(flag, "met", "missed")', ["met", pd.NA, "missed", pd.NA, "met"]),
     ],
 )
@@ -509,11 +515,17 @@ def test_division_by_zero_is_missing_and_reported_per_row():
         ("if_(flag, 1)", "if_() takes 3 argument(s), got 2"),
         ("col(name)", "col() takes a column name in quotes"),
         ("lambda: 1", "lambda not allowed"),
+        ('qty * "2"', "text in arithmetic (+ - * / take numbers) at column 7"),
     ],
 )
 def test_expressions_outside_the_grammar_are_refused(text, reason):
     with pytest.raises(ExpressionError, match=re.escape(reason)):
         parse_expression(text)
+
+
+def test_dates_in_arithmetic_are_refused_when_evaluated():
+    with pytest.raises(ExpressionError, match="dates cannot take part in arithmetic"):
+        _values("done * 2")
 
 
 def test_expression_names_are_the_columns_it_reads():
