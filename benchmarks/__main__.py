@@ -4,6 +4,7 @@ The default run (a few minutes, data cached after the first) measures start-up, 
 month and a month of 1/16 of the large month's rows. Flags add the large month, the growth series
 and the twelve-month backfill. `--micro` alone times three single operations (reading 1M GL lines,
 refusing a power tower and a YAML alias bomb) against baselines (under a minute, no data cache).
+`--history` alone reads 36 months of one full-history file, parsed once against parsed each month.
 Exit status 2 when DuckDB and the pipeline disagree on a value.
 """
 
