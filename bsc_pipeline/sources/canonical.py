@@ -387,7 +387,9 @@ def _expression(
     if spec.type == "bool" and pd.api.types.is_bool_dtype(values.dtype):
         return pa.array(values.astype("boolean"), pa.bool_(), from_pandas=True)
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return pa.array(values, pa.timestamp("s"), from_pandas=True), label
+        return pa.array(values, from_pandas=True).cast(pa.timestamp("s"), safe=False), label
+    if pd.api.types.is_float_dtype(values.dtype) and (values.dropna() % 1 == 0).all():
+        values = values.astype("Int64")  # 202501, not 202501.0, as text
     return pa.array(values.astype("string").astype(object), pa.string(), from_pandas=True), label
 
 

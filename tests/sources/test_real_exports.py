@@ -402,6 +402,28 @@ def test_mapping_expression_with_nulls_bad_numbers_and_division_by_zero(landing)
     assert "column 'Total': expected a number" in reasons[5] and "'x'" in reasons[5]
 
 
+def test_expression_results_into_text_and_date_columns(landing):
+    landing.use(
+        "gl_lines",
+        "columns:\n  entry_id: {expr: 'Year * 100 + Month'}\n  line_no: {constant: 1}\n"
+        "  posting_date: {expr: 'coalesce(Booked, Entered)'}\n  account: {constant: '4000'}\n"
+        "  amount: {expr: 'Net + Tax'}\n",
+    )
+    landing.put(
+        "gl_lines",
+        "gl_lines_2025-03.csv",
+        "Year,Month,Booked,Entered,Net,Tax\n2025,3,2025-03-02,2025-03-01,10,2.5\n"
+        "2025,3,,2025-03-05,1,0\n",
+    )
+    read = landing.read("gl_lines", "2025-03")
+    assert read.frame["entry_id"].tolist() == ["202503", "202503"]
+    assert read.frame["posting_date"].tolist() == [
+        pd.Timestamp("2025-03-02"),
+        pd.Timestamp("2025-03-05"),
+    ]
+    assert read.frame["amount"].tolist() == [12.5, 1.0]
+
+
 def test_an_optional_column_divided_by_zero_is_left_empty_with_a_warning(landing):
     landing.use(
         "tickets",
