@@ -13,7 +13,6 @@ picks the first present value); division by zero gives missing, never inf, and i
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +40,6 @@ ALLOWED = (
 )
 
 _LITERAL_NAMES = {"true": True, "false": False}
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class ExpressionError(ValueError):
