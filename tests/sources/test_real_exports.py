@@ -203,6 +203,26 @@ def test_other_processes_reuse_the_parsed_file_from_disk(tmp_path, contracts, pa
     assert len(entries) == 1
 
 
+def test_the_pipeline_extract_keeps_the_parsed_file_in_the_lake(tmp_path, tiny_settings, parses):
+    from dataclasses import replace
+
+    from bsc_pipeline.pipeline import Pipeline
+
+    landing, config = _setup(
+        tmp_path, "# sources/mappings/invoice_lines.yaml", "# sources/sources.yaml (full history)"
+    )
+    _land(landing, "gl_lines", "invoice_lines_history.csv", "gl_lines_history.csv")
+    settings = replace(tiny_settings, landing_dir=landing, sources_config=config)
+    rows = {}
+    for month in ("2010-12", "2011-01", "2011-02"):
+        parsed.clear()  # each month of a parallel backfill is a process of its own
+        rows[month] = Pipeline(settings).extract("gl_lines", month).row_count
+    assert rows == {"2010-12": 2, "2011-01": 3, "2011-02": 1}
+    assert parses == ["gl_lines/gl_lines_history.csv"]
+    (kept,) = (settings.lake_dir / "_parsed").iterdir()
+    assert len(list(kept.iterdir())) == 1
+
+
 def test_a_multi_month_file_without_split_is_reported_as_never_read(tmp_path, contracts):
     landing, config = _setup(
         tmp_path, "# sources/mappings/invoice_lines.yaml", "# sources/sources.yaml (full history)"
