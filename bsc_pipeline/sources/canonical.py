@@ -40,6 +40,9 @@ class FileFrame:
     problems: list[SourceProblem] = field(default_factory=list)
     dropped: int = 0
     fatal: str | None = None
+    rejected_months: list[str | None] = field(default_factory=list)
+    """The month of each rejected row where it could be read (a multi-month file's rejects
+    belong to their month's read); None where it could not."""
 
 
 @dataclass
@@ -459,15 +462,24 @@ def _pandas(arr: pa.Array | pa.ChunkedArray, spec: ColumnContract) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(pc.cast(arr, pa.string())))
 
 
-def _rejected(ctx: _Context, reject: np.ndarray) -> pd.DataFrame:
-    """Rows the reader set aside plus rows with a value that could not be read."""
+def _rejected(
+    ctx: _Context, reject: np.ndarray, months: np.ndarray | None
+) -> tuple[pd.DataFrame, list[str | None]]:
+    """Rows the reader set aside plus rows with a value that could not be read, and the month
+    of each where its month column could still be read (None: no month known)."""
     frames = []
     if ctx.raw.rejected:
         lines, raws, reasons = zip(*ctx.raw.rejected, strict=True)
         shown = ctx.shown(list(raws), ctx.raw.header)
         frames.append(
             pd.DataFrame(
-                {"file": ctx.rel, "line": list(lines), "raw": shown, "reason": list(reasons)}
+                {
+                    "file": ctx.rel,
+                    "line": list(lines),
+                    "raw": shown,
+                    "reason": list(reasons),
+                    "_month": None,
+                }
             )
         )
     if reject.any():
@@ -495,13 +507,26 @@ def _rejected(ctx: _Context, reject: np.ndarray) -> pd.DataFrame:
                     "line": lines,
                     "raw": ctx.shown(ctx.raw.raw_text(lines), names),
                     "reason": reason.to_numpy(),
+                    "_month": None if months is None else months[reject],
                 }
             )
         )
     if not frames:
-        return empty_rejected()
+        return empty_rejected(), []
     out = pd.concat(frames, ignore_index=True).sort_values("line", kind="stable")
-    return out.astype({"line": "int64"}).reset_index(drop=True)
+    out = out.astype({"line": "int64"}).reset_index(drop=True)
+    month_of = [m if isinstance(m, str) else None for m in out.pop("_month")]
+    return out, month_of
+
+
+def _row_months(
+    arrays: dict[str, pa.Array | pa.ChunkedArray], column: str | None
+) -> np.ndarray | None:
+    """Each raw row's month (`YYYY-MM`) from the contract's month column, None where unread."""
+    arr = arrays.get(column) if column else None
+    if arr is None or not pa.types.is_timestamp(arr.type):
+        return None
+    return np.asarray(pc.strftime(arr, format="%Y-%m").to_numpy(zero_copy_only=False), dtype=object)
 
 
 def _report_bad(ctx: _Context) -> None:
@@ -574,7 +599,7 @@ def to_canonical(raw: RawTable, rel: str, contract: DatasetContract, mapping: Ma
     reject = np.zeros(raw.table.num_rows, dtype=bool)
     for bad in ctx.bad:
         reject |= bad.mask
-    rejected = _rejected(ctx, reject)
+    rejected, rejected_months = _rejected(ctx, reject, _row_months(arrays, contract.month_column))
     keep = ~reject
     frame = pd.DataFrame(
         {
@@ -590,4 +615,4 @@ def to_canonical(raw: RawTable, rel: str, contract: DatasetContract, mapping: Ma
             )
     frame["_source_file"] = _pandas(pa.repeat(pa.scalar(rel, pa.string()), len(frame)), _TEXT)
     frame["_source_line"] = raw.lines[keep].astype("int64")
-    return FileFrame(frame, rejected, ctx.problems, dropped)
+    return FileFrame(frame, rejected, ctx.problems, dropped, rejected_months=rejected_months)

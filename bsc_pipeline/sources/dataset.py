@@ -141,6 +141,16 @@ def _combine_incremental(
     return newest.drop(columns=["_file_order", "_mtime"]).reset_index(drop=True)
 
 
+def _rejected_in_month(result: FileFrame, month: str) -> pd.DataFrame:
+    """A multi-month file's rejected rows of `month`, and those whose month is unknown (they
+    could be any month's, so every month reports them rather than none)."""
+    if not len(result.rejected):
+        return result.rejected
+    months = result.rejected_months or [None] * len(result.rejected)
+    keep = np.array([m is None or m == month for m in months], dtype=bool)
+    return result.rejected[keep].reset_index(drop=True)
+
+
 def _months_of(frame: pd.DataFrame, contract: DatasetContract) -> list[str]:
     if not contract.month_column or frame.empty:
         return []
@@ -227,10 +237,11 @@ def read_dataset(
             summary.readable = False
             failures.append(f"{item.relative}: {result.fatal}")
             continue
-        rows = result.frame
+        rows, file_rejected = result.frame, result.rejected
         if split and item.month is None and contract.mode == "period":
             assert contract.month_column is not None
             rows = rows[_in_month(rows, [contract.month_column], month)]
+            file_rejected = _rejected_in_month(result, month)
             undated = int(result.frame[contract.month_column].isna().sum())
             if undated:
                 problems.append(
@@ -245,6 +256,7 @@ def read_dataset(
                     )
                 )
         summary.rows_read = len(rows)
+        summary.rows_rejected = len(file_rejected)
         summary.months = _months_of(result.frame, contract)
         if len(result.frame) == 0:
             problems.append(
@@ -260,7 +272,7 @@ def read_dataset(
             )
         frames.append(rows)
         mtimes.append(item.mtime_ns)
-        rejected.append(result.rejected)
+        rejected.append(file_rejected)
     usable = not failures
     reason = "; ".join(failures) if failures else None
     if not chosen:

@@ -89,7 +89,9 @@ def _load(folder: Path, key: tuple[str, str]) -> Parsed | None:
         return None  # absent or half-written by a process that died: parse again
     frame = frame.astype(meta["dtypes"])
     problems = [SourceProblem(**p) for p in meta["problems"]]
-    parsed = FileFrame(frame, rejected, problems, meta["dropped"], meta["fatal"])
+    parsed = FileFrame(
+        frame, rejected, problems, meta["dropped"], meta["fatal"], meta["rejected_months"]
+    )
     return FileIdentity(**meta["identity"]), parsed
 
 
@@ -114,6 +116,7 @@ def _store(folder: Path, key: tuple[str, str], result: Parsed) -> None:
             "problems": [asdict(p) for p in parsed.problems],
             "dropped": parsed.dropped,
             "fatal": parsed.fatal,
+            "rejected_months": parsed.rejected_months,
             "dtypes": {c: str(t) for c, t in parsed.frame.dtypes.items()},
         }
         (temporary / "meta.json").write_text(json.dumps(meta), encoding="utf-8")

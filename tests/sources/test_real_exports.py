@@ -256,6 +256,39 @@ def test_rows_of_a_split_file_without_a_month_are_reported(tmp_path, contracts, 
     assert problem.message == "rows without a month belong to no month's read"
 
 
+def test_a_split_file_reports_a_rejected_row_with_its_own_month(tmp_path, contracts, parses):
+    landing, config = _setup(
+        tmp_path, "# sources/mappings/invoice_lines.yaml", "# sources/sources.yaml (full history)"
+    )
+    history = _land(landing, "gl_lines", "invoice_lines_history.csv", "gl_lines_history.csv")
+    with history.open("a", encoding="utf-8") as handle:
+        handle.write("540004,1,X,two,05/02/2011 10:00,1.00,1,France\n")  # line 8: February
+        handle.write("540005,1,X,1,someday,1.00,1,France\n")  # line 9: no month known
+        handle.write("540006,1,X\n")  # line 10: too few fields, no month known
+
+    def rejected_lines(month: str) -> list[int]:
+        read = read_dataset(
+            "gl_lines", month, landing_dir=landing, contracts=contracts, sources_config=config
+        )
+        return read.rejected["line"].tolist()
+
+    assert rejected_lines("2011-02") == [8, 9, 10]
+    assert rejected_lines("2011-01") == [9, 10]
+    parsed.clear()
+    kept = tmp_path / "lake"
+    for _ in range(2):  # parsed, then read back from disk: the months survive the round trip
+        parsed.clear()
+        read = read_dataset(
+            "gl_lines",
+            "2011-01",
+            landing_dir=landing,
+            contracts=contracts,
+            sources_config=config,
+            parsed_dir=kept,
+        )
+        assert read.rejected["line"].tolist() == [9, 10]
+
+
 def test_a_typo_in_the_sources_file_is_named_with_its_line(tmp_path, contracts):
     config = tmp_path / "sources.yaml"
     config.write_text(
