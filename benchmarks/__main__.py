@@ -4,6 +4,7 @@ The default run (a few minutes, data cached after the first) measures start-up, 
 month and a month of 1/16 of the large month's rows. Flags add the large month, the growth series
 and the twelve-month backfill. `--micro` alone times three single operations (reading 1M GL lines,
 refusing a power tower and a YAML alias bomb) against baselines (under a minute, no data cache).
+`--history` alone reads 36 months of one full-history file, parsed once against parsed each month.
 Exit status 2 when DuckDB and the pipeline disagree on a value.
 """
 
@@ -13,6 +14,7 @@ import argparse
 import os
 import shlex
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +24,8 @@ from rich.console import Console
 from benchmarks.backfill import Backfill, run_backfill
 from benchmarks.experiments import EXPERIMENTS
 from benchmarks.growth import fitted_per_million, growth_steps
+from benchmarks.history import LINES as HISTORY_LINES
+from benchmarks.history import history_table, measure_history
 from benchmarks.micro import measure_micro, micro_table, write_micro_json
 from benchmarks.month import MonthResult, bench_month
 from benchmarks.report import RESULTS_DIR, Report, print_report, targets, write_json
@@ -55,6 +59,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="only the micro figures: 1M GL lines read, formula and alias-bomb refusals",
     )
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help="only a 36-month backfill over one full-history file: parsed once vs every month",
+    )
+    parser.add_argument("--history-lines", type=int, default=None, help="lines of that file")
     parser.add_argument(
         "--large-scale", type=float, default=None, help="generator scale of the large month"
     )
@@ -101,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.micro:
         return run_micro(console, args.repeat, args.out or RESULTS_DIR, note)
+    if args.history:
+        return run_history(console, args.history_lines or HISTORY_LINES, note)
 
     note(f"cache {cache}")
     scale = args.large_scale or scale_for(
@@ -196,6 +208,15 @@ def run_micro(console: Console, repeat: int, out: Path, note: Callable[[str], No
     console.print(micro_table(figures))
     console.print(f"load average: {' → '.join(f'{v:.1f}' for v in load)} on {os.cpu_count()} CPUs")
     note(f"JSON written to {write_micro_json(figures, load, out)}")
+    return 0
+
+
+def run_history(console: Console, lines: int, note: Callable[[str], None]) -> int:
+    """`--history`: one full-history file read for 36 months, once and once per month."""
+    note(f"backfill over one full-history file of {lines:,} lines")
+    with tempfile.TemporaryDirectory(prefix="bsc-history-") as folder:
+        figure = measure_history(Path(folder), lines=lines)
+    console.print(history_table(figure))
     return 0
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -85,9 +86,17 @@ class Pipeline:
     def datasets(self) -> list[str]:
         return list(self.contracts)
 
+    def _parsed_dir(self, folder: str) -> Path | None:
+        """Where parsed multi-month files are shared between processes: a local lake's folder;
+        on object storage each process keeps its own in memory (a Parquet folder per file
+        would cost more requests than parsing saves)."""
+        root = self.lake.root
+        return root / folder if isinstance(root, Path) else None
+
     def extract(self, dataset: str, month: str) -> ExtractSummary:
         """Read the landing zone for one dataset and month into the raw layer."""
         from bsc_pipeline.sources import read_dataset
+        from bsc_pipeline.sources.parsed import PARSED_FOLDER
 
         read = read_dataset(
             dataset,
@@ -95,6 +104,7 @@ class Pipeline:
             landing_dir=self.settings.landing_dir,
             contracts=self.contracts,
             sources_config=self.settings.sources_config,
+            parsed_dir=self._parsed_dir(PARSED_FOLDER),
         )
         summary = ExtractSummary(
             dataset=dataset,

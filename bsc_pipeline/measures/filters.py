@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from bsc_pipeline.measures.errors import FilterError
-from bsc_pipeline.spec.models import Filter
+from bsc_pipeline.spec.models import TEXT_OPS, Filter, filter_pattern
 
 
 def filter_columns(filters: Sequence[Filter]) -> list[str]:
@@ -41,6 +41,8 @@ def _one_mask(column: pd.Series, item: Filter, owner: str) -> np.ndarray:
         return ~present
     if item.op == "not_null":
         return present
+    if item.op in TEXT_OPS:
+        return present & _text_mask(column, item, owner)
     if item.op in ("in", "not_in"):
         if item.values is None:
             raise FilterError(
@@ -54,6 +56,26 @@ def _one_mask(column: pd.Series, item: Filter, owner: str) -> np.ndarray:
     value = _coerce(column, item.value, owner)
     compared = _COMPARE[item.op](column, value)
     return present & compared.to_numpy(dtype=bool, na_value=False)
+
+
+def _text_mask(column: pd.Series, item: Filter, owner: str) -> np.ndarray:
+    """Prefix or whole-value regular expression tests on the column's text."""
+    text = column.astype("string")
+    if item.op in ("starts_with", "not_starts_with"):
+        prefixes = [item.value] if item.value is not None else list(item.values or [])
+        if not prefixes:
+            raise FilterError(
+                f"{owner}: filter on {item.column!r} with op {item.op!r} needs a prefix"
+            )
+        hits = text.str.startswith(tuple(str(p) for p in prefixes))
+    else:
+        try:
+            pattern = filter_pattern(str(item.value) if item.value is not None else "")
+        except ValueError as exc:
+            raise FilterError(f"{owner}: filter on {item.column!r}: {exc}") from None
+        hits = text.str.fullmatch(pattern)
+    found = hits.to_numpy(dtype=bool, na_value=False)
+    return ~found if item.op.startswith("not_") else found
 
 
 _COMPARE: dict[str, Any] = {

@@ -12,7 +12,8 @@ import pyarrow.compute as pc
 
 from bsc_pipeline.sources import values as v
 from bsc_pipeline.sources.contracts import ColumnContract, DatasetContract
-from bsc_pipeline.sources.mappings import ColumnMapping, Mapping
+from bsc_pipeline.sources.expressions import ExpressionError, evaluate_rows
+from bsc_pipeline.sources.mappings import ColumnMapping, Mapping, MappingError
 from bsc_pipeline.sources.pii import mask_line, mask_value, pii_source_columns
 from bsc_pipeline.sources.problems import SourceProblem, empty_rejected
 from bsc_pipeline.sources.readers import RawTable
@@ -39,6 +40,9 @@ class FileFrame:
     problems: list[SourceProblem] = field(default_factory=list)
     dropped: int = 0
     fatal: str | None = None
+    rejected_months: list[str | None] = field(default_factory=list)
+    """The month of each rejected row where it could be read (a multi-month file's rejects
+    belong to their month's read); None where it could not."""
 
 
 @dataclass
@@ -61,6 +65,7 @@ class _Context:
         self.problems: list[SourceProblem] = []
         self.bad: list[_Bad] = []
         self.used: set[str] = set()
+        self.absent_ok: set[str] = set()
 
     def warn(self, column: str | None, expected: str, seen: str, message: str) -> None:
         self.problems.append(
@@ -165,7 +170,9 @@ def _preprocess(ctx: _Context) -> int:
     return int(drop.sum())
 
 
-def _source(ctx: _Context, canon: str, names: list[str], required: bool) -> str | None:
+def _source(
+    ctx: _Context, canon: str, names: list[str], required: bool, quiet: bool = False
+) -> str | None:
     """The first of `names` present in the file; a missing one is fatal only when required."""
     for name in names:
         if name in ctx.names:
@@ -178,6 +185,8 @@ def _source(ctx: _Context, canon: str, names: list[str], required: bool) -> str 
             names[0],
             f"missing required column {wanted} (for {canon!r}){_closest(names[0], ctx.names)}",
         )
+    if quiet:
+        return None
     ctx.warn(
         names[0],
         f"column {wanted}",
@@ -218,7 +227,8 @@ def _text(
         if not parts:
             return pa.nulls(n, pa.string()), label
         return v.as_text(v.join_present(parts, cm.sep)), label
-    src = _source(ctx, canon, cm.from_ or [canon], required)
+    quiet = ctx.mapping.column_map is None and canon in ctx.absent_ok
+    src = _source(ctx, canon, cm.from_ or [canon], required, quiet)
     if src is None:
         return pa.nulls(n, pa.string()), (cm.from_ or [canon])[0]
     arr = ctx.raw.table[src]
@@ -239,7 +249,13 @@ def _convert(
         amounts, huge = v.out_of_range_number(amounts, whole=False)
         ctx.bad.append(_Bad(canon, canon, "a finite number", huge, amounts))
         return amounts
-    arr, src = _text(ctx, canon, cm, spec.required)
+    if cm.expression is not None:
+        result = _expression(ctx, canon, spec, cm)
+        if not isinstance(result, tuple):
+            return result
+        arr, src = result
+    else:
+        arr, src = _text(ctx, canon, cm, spec.required)
     family = _arrow_family(arr.type)
     if family != "string" and family not in TYPE_FAMILY[spec.type]:
         ctx.warn(
@@ -257,7 +273,7 @@ def _convert(
         if cm.values is not None:
             out = v.map_values(
                 out,
-                cm.values,
+                _text_values(cm.values),
                 other=cm.other,
                 keep_unmapped=cm.keep_unmapped,
                 case_insensitive=cm.case_insensitive,
@@ -283,9 +299,101 @@ def _convert(
         span = f"between {v.PANDAS_FIRST:%Y-%m-%d} and {v.PANDAS_LAST:%Y-%m-%d}"
         ctx.bad.append(_Bad(canon, src, f"a {spec.type} {span}", outside, arr))
         return v.to_date(values) if spec.type == "date" else values
-    values, bad = v.parse_bool(arr, cm.true_values, cm.false_values)
-    ctx.bad.append(_Bad(canon, src, "true/false", bad, arr))
+    trues, falses = cm.true_values, cm.false_values
+    if cm.values is not None:
+        # A map to true/false (`{Met: true, Breached: false}`) is read before the words are.
+        arr = v.map_values(
+            arr,
+            _text_values(cm.values),
+            other=cm.other,
+            keep_unmapped=cm.keep_unmapped,
+            case_insensitive=cm.case_insensitive,
+        )
+        trues = [*(trues or v.TRUE_WORDS), "true"]
+        falses = [*(falses or v.FALSE_WORDS), "false"]
+    values, bad = v.parse_bool(arr, trues, falses)
+    words = "/".join([*(trues or v.TRUE_WORDS)[:3], *(falses or v.FALSE_WORDS)[:3]])
+    ctx.bad.append(_Bad(canon, src, f"true/false ({words})", bad, arr))
     return values
+
+
+def _text_values(values: dict[str, str | bool | None]) -> dict[str, str | None]:
+    """A value map's targets as text: YAML true/false become the words 'true'/'false'."""
+    return {k: str(t).lower() if isinstance(t, bool) else t for k, t in values.items()}
+
+
+def _expression(
+    ctx: _Context, canon: str, spec: ColumnContract, cm: ColumnMapping
+) -> pa.Array | pa.ChunkedArray | tuple[pa.Array | pa.ChunkedArray, str]:
+    """A row-level expression over source columns: numbers and flags as they come out; text
+    goes on through the column's usual reading (formats, patterns, value maps)."""
+    assert cm.expression is not None
+    table = ctx.raw.table
+    style = _number_style(ctx.mapping)
+    label = f"expr {cm.expression.text}"
+
+    def resolve(name: str) -> pd.Series:
+        src = _source(ctx, canon, [name], spec.required)
+        if src is None:
+            return pd.Series(pd.NA, index=index, dtype="string", name=name)
+        arr = table[src]
+        if pa.types.is_string(arr.type) and ctx.raw.kind != "csv":
+            arr = v.null_tokens(v.as_text(arr), ctx.mapping.missing)
+        series = _pandas(arr, _TEXT) if pa.types.is_string(arr.type) else arr.to_pandas()
+        return pd.Series(series.to_numpy(), index=index, dtype=series.dtype, name=name)
+
+    def to_number(series: pd.Series) -> pd.Series:
+        name = str(series.name)
+        values, bad = v.parse_number(pa.array(series.astype(object), pa.string()), style)
+        if name in table.column_names and name not in reported:
+            reported.add(name)
+            ctx.bad.append(_Bad(canon, name, f"a number ({style.describe()})", bad, table[name]))
+        return pd.Series(values.to_pandas(), index=index).astype("Float64")
+
+    index = pd.RangeIndex(table.num_rows)
+    reported: set[str] = set()
+    try:
+        evaluated = evaluate_rows(cm.expression, resolve, index, to_number)
+    except ExpressionError as exc:
+        raise MappingError(f"{ctx.rel}: column {canon!r}: {exc}") from None
+    if evaluated.divided_by_zero.any():
+        seen = pa.array(np.where(evaluated.divided_by_zero, "division by zero", ""))
+        if spec.required:
+            ctx.bad.append(
+                _Bad(
+                    canon,
+                    canon,
+                    f"{label} with a divisor other than 0",
+                    evaluated.divided_by_zero,
+                    seen,
+                )
+            )
+        else:
+            ctx.warn(
+                canon,
+                f"{label} with a divisor other than 0",
+                f"{int(evaluated.divided_by_zero.sum())} division(s) by zero",
+                "left empty where the divisor is 0",
+            )
+    values = evaluated.values
+    if spec.type in ("int", "float", "decimal") and pd.api.types.is_numeric_dtype(values.dtype):
+        numbers = pa.array(values.astype("Float64"), pa.float64(), from_pandas=True)
+        if spec.type == "int":
+            fractional = np.asarray(
+                pc.fill_null(pc.not_equal(numbers, pc.floor(numbers)), False), dtype=bool
+            )
+            ctx.bad.append(_Bad(canon, canon, f"a whole number from {label}", fractional, numbers))
+            numbers = pc.if_else(pa.array(fractional), pa.scalar(None, pa.float64()), numbers)
+        numbers, huge = v.out_of_range_number(numbers, whole=spec.type == "int")
+        ctx.bad.append(_Bad(canon, canon, f"a finite number from {label}", huge, numbers))
+        return _signed(ctx, canon, cm, numbers)
+    if spec.type == "bool" and pd.api.types.is_bool_dtype(values.dtype):
+        return pa.array(values.astype("boolean"), pa.bool_(), from_pandas=True)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return pa.array(values, from_pandas=True).cast(pa.timestamp("s"), safe=False), label
+    if pd.api.types.is_float_dtype(values.dtype) and (values.dropna() % 1 == 0).all():
+        values = values.astype("Int64")  # 202501, not 202501.0, as text
+    return pa.array(values.astype("string").astype(object), pa.string(), from_pandas=True), label
 
 
 def _signed(
@@ -354,15 +462,24 @@ def _pandas(arr: pa.Array | pa.ChunkedArray, spec: ColumnContract) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(pc.cast(arr, pa.string())))
 
 
-def _rejected(ctx: _Context, reject: np.ndarray) -> pd.DataFrame:
-    """Rows the reader set aside plus rows with a value that could not be read."""
+def _rejected(
+    ctx: _Context, reject: np.ndarray, months: np.ndarray | None
+) -> tuple[pd.DataFrame, list[str | None]]:
+    """Rows the reader set aside plus rows with a value that could not be read, and the month
+    of each where its month column could still be read (None: no month known)."""
     frames = []
     if ctx.raw.rejected:
         lines, raws, reasons = zip(*ctx.raw.rejected, strict=True)
         shown = ctx.shown(list(raws), ctx.raw.header)
         frames.append(
             pd.DataFrame(
-                {"file": ctx.rel, "line": list(lines), "raw": shown, "reason": list(reasons)}
+                {
+                    "file": ctx.rel,
+                    "line": list(lines),
+                    "raw": shown,
+                    "reason": list(reasons),
+                    "_month": None,
+                }
             )
         )
     if reject.any():
@@ -390,13 +507,26 @@ def _rejected(ctx: _Context, reject: np.ndarray) -> pd.DataFrame:
                     "line": lines,
                     "raw": ctx.shown(ctx.raw.raw_text(lines), names),
                     "reason": reason.to_numpy(),
+                    "_month": None if months is None else months[reject],
                 }
             )
         )
     if not frames:
-        return empty_rejected()
+        return empty_rejected(), []
     out = pd.concat(frames, ignore_index=True).sort_values("line", kind="stable")
-    return out.astype({"line": "int64"}).reset_index(drop=True)
+    out = out.astype({"line": "int64"}).reset_index(drop=True)
+    month_of = [m if isinstance(m, str) else None for m in out.pop("_month")]
+    return out, month_of
+
+
+def _row_months(
+    arrays: dict[str, pa.Array | pa.ChunkedArray], column: str | None
+) -> np.ndarray | None:
+    """Each raw row's month (`YYYY-MM`) from the contract's month column, None where unread."""
+    arr = arrays.get(column) if column else None
+    if arr is None or not pa.types.is_timestamp(arr.type):
+        return None
+    return np.asarray(pc.strftime(arr, format="%Y-%m").to_numpy(zero_copy_only=False), dtype=object)
 
 
 def _report_bad(ctx: _Context) -> None:
@@ -427,6 +557,7 @@ def _report_bad(ctx: _Context) -> None:
 def to_canonical(raw: RawTable, rel: str, contract: DatasetContract, mapping: Mapping) -> FileFrame:
     """One file's canonical frame; a missing required column makes the whole file unusable."""
     ctx = _Context(raw, rel, mapping, pii_source_columns(contract, mapping))
+    ctx.absent_ok = {c for c, spec in contract.columns.items() if spec.absent_ok}
     dropped = _preprocess(ctx)
     column_map = mapping.column_map or {
         c: ColumnMapping.model_validate({"from": [c]}) for c in contract.columns
@@ -468,7 +599,7 @@ def to_canonical(raw: RawTable, rel: str, contract: DatasetContract, mapping: Ma
     reject = np.zeros(raw.table.num_rows, dtype=bool)
     for bad in ctx.bad:
         reject |= bad.mask
-    rejected = _rejected(ctx, reject)
+    rejected, rejected_months = _rejected(ctx, reject, _row_months(arrays, contract.month_column))
     keep = ~reject
     frame = pd.DataFrame(
         {
@@ -484,4 +615,4 @@ def to_canonical(raw: RawTable, rel: str, contract: DatasetContract, mapping: Ma
             )
     frame["_source_file"] = _pandas(pa.repeat(pa.scalar(rel, pa.string()), len(frame)), _TEXT)
     frame["_source_line"] = raw.lines[keep].astype("int64")
-    return FileFrame(frame, rejected, ctx.problems, dropped)
+    return FileFrame(frame, rejected, ctx.problems, dropped, rejected_months=rejected_months)

@@ -53,6 +53,9 @@ def check(
         for f in result.files:
             months = f"{f.months[0]}..{f.months[-1]}" if len(f.months) > 1 else "".join(f.months)
             status = "[green]ok[/green]" if f.readable else "[red]unreadable[/red]"
+            if f.readable and f.note:
+                colour = "yellow" if f.note.startswith("never read") else "green"
+                status = f"[{colour}]{f.note}[/{colour}]"
             table.add_row(
                 result.dataset,
                 f.file,

@@ -1,4 +1,4 @@
-"""Computed columns: an allow-list of operations a contract may name, nothing else."""
+"""Computed columns: an allow-list of operations, or a checked row-level expression."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from bsc_pipeline.sources.contracts import ComputedColumn, DatasetContract
+from bsc_pipeline.sources.expressions import evaluate_rows
 
 
 def _operand(frame: pd.DataFrame, arg: Any) -> Any:
@@ -52,7 +53,18 @@ OPERATIONS: dict[str, Callable[[pd.DataFrame, list[Any]], pd.Series]] = {
 }
 
 
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A column of the frame; one the frame lacks is missing on every row."""
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series(pd.NA, index=frame.index, dtype="object", name=name)
+
+
 def compute_column(frame: pd.DataFrame, column: ComputedColumn) -> pd.Series:
+    if column.expression is not None:
+        evaluated = evaluate_rows(column.expression, lambda name: _column(frame, name), frame.index)
+        return evaluated.values
+    assert column.op is not None
     return OPERATIONS[column.op](frame, list(column.args))
 
 

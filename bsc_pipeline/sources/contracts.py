@@ -10,7 +10,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bsc_pipeline.sources.expressions import Expression, ExpressionError, parse_expression
 
 ColumnType = Literal["string", "int", "float", "decimal", "bool", "date", "datetime"]
 ExtractMode = Literal["snapshot", "incremental", "period"]
@@ -34,15 +44,50 @@ class ColumnContract(BaseModel):
     description: str | None = None
     pii: bool = False
     """Personal data: masked wherever rows are shown outside the lake (see `sources/pii.py`)."""
+    absent_ok: bool = False
+    """An optional column most exports lack (one of two ways to say a thing): no warning when a
+    file has no source for it."""
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _boolean(cls, value: Any) -> Any:
+        """`boolean` is the same type as `bool` (true/false outcome flags)."""
+        return "bool" if value == "boolean" else value
 
 
 class ComputedColumn(BaseModel):
-    """A column derived from others by one allow-listed operation."""
+    """A column derived from others: one allow-listed operation, or a row-level `expr`."""
 
     model_config = ConfigDict(extra="forbid")
 
-    op: ComputedOp
-    args: list[Any] = Field(min_length=2)
+    op: ComputedOp | None = None
+    args: list[Any] = Field(default_factory=list)
+    expr: str | None = None
+    _expression: Expression | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ComputedColumn:
+        if (self.op is None) == (self.expr is None):
+            raise ValueError("give either op with args, or expr")
+        if self.op is not None and len(self.args) < 2:
+            raise ValueError(f"op {self.op!r} takes at least 2 args")
+        if self.expr is not None:
+            try:
+                self._expression = parse_expression(self.expr)
+            except ExpressionError as exc:
+                raise ValueError(str(exc)) from None
+        return self
+
+    @property
+    def expression(self) -> Expression | None:
+        return self._expression
+
+    @property
+    def inputs(self) -> list[str]:
+        """Column names the computation reads."""
+        if self._expression is not None:
+            return sorted(self._expression.names)
+        return [a for a in self.args if isinstance(a, str)]
 
 
 class Completeness(BaseModel):
@@ -85,11 +130,12 @@ class DatasetContract(BaseModel):
             raise ValueError(f"names columns that are not declared: {unknown}")
         if self.mode == "incremental" and not self.event_columns and self.month_column:
             self.event_columns = [self.month_column]
+        known = set(self.columns)
         for name, comp in self.computed.items():
-            refs = [a for a in comp.args if isinstance(a, str)]
-            missing = [a for a in refs if a not in self.columns]
+            missing = [a for a in comp.inputs if a not in known]
             if missing:
                 raise ValueError(f"computed column {name!r} uses undeclared columns {missing}")
+            known.add(name)
         return self
 
     @property

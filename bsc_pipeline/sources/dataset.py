@@ -14,6 +14,7 @@ from bsc_pipeline.sources.computed import add_computed
 from bsc_pipeline.sources.contracts import DatasetContract
 from bsc_pipeline.sources.landing import LandingFile, identity, scan_landing
 from bsc_pipeline.sources.mappings import Mapping, MappingError, load_mapping, load_sources_config
+from bsc_pipeline.sources.parsed import parsed_once
 from bsc_pipeline.sources.problems import (
     DatasetRead,
     FileIdentity,
@@ -26,11 +27,17 @@ from bsc_pipeline.sources.readers import read_raw
 
 
 def select_files(
-    files: list[LandingFile], contract: DatasetContract, month: str
+    files: list[LandingFile], contract: DatasetContract, month: str, split: bool = False
 ) -> list[LandingFile]:
-    """The files the extract mode reads for `month` (files are sorted oldest first)."""
+    """The files the extract mode reads for `month` (files are sorted oldest first).
+
+    With `split`, a `period` month without a file named for it reads the newest file that
+    names no month (a multi-month export), to be cut down to the month's rows.
+    """
     if contract.mode == "period":
         same = [f for f in files if f.month == month]
+        if not same and split:
+            same = sorted((f for f in files if f.month is None), key=lambda f: f.mtime_ns)
         return same[-1:] if same else []
     dated = [f for f in files if f.month is None or f.month <= month]
     if contract.mode == "snapshot":
@@ -70,6 +77,21 @@ def check_mapping(mapping: Mapping, contract: DatasetContract, path: Path) -> No
         for key in cm.sequence_within or []:
             if key not in contract.columns:
                 raise MappingError(f"{path}: {canon}.sequence_within names unknown column {key!r}")
+
+
+def read_file_once(
+    found: LandingFile,
+    contract: DatasetContract,
+    mapping: Mapping,
+    parsed_dir: Path | None = None,
+) -> tuple[FileIdentity, FileFrame]:
+    """A file that names no month (many months in one) is parsed once, however many months
+    read it (see `sources/parsed.py`); a file named for its month is read as it is."""
+    if found.month is not None:
+        return read_file(found, contract, mapping)
+    return parsed_once(
+        found, contract, mapping, lambda: read_file(found, contract, mapping), parsed_dir
+    )
 
 
 def read_file(
@@ -119,6 +141,16 @@ def _combine_incremental(
     return newest.drop(columns=["_file_order", "_mtime"]).reset_index(drop=True)
 
 
+def _rejected_in_month(result: FileFrame, month: str) -> pd.DataFrame:
+    """A multi-month file's rejected rows of `month`, and those whose month is unknown (they
+    could be any month's, so every month reports them rather than none)."""
+    if not len(result.rejected):
+        return result.rejected
+    months = result.rejected_months or [None] * len(result.rejected)
+    keep = np.array([m is None or m == month for m in months], dtype=bool)
+    return result.rejected[keep].reset_index(drop=True)
+
+
 def _months_of(frame: pd.DataFrame, contract: DatasetContract) -> list[str]:
     if not contract.month_column or frame.empty:
         return []
@@ -133,8 +165,12 @@ def read_dataset(
     landing_dir: Path,
     contracts: dict[str, DatasetContract],
     sources_config: Path,
+    parsed_dir: Path | None = None,
 ) -> DatasetRead:
-    """The canonical frame of `dataset` for `month`, with files read, problems and rejected rows."""
+    """The canonical frame of `dataset` for `month`, with files read, problems and rejected rows.
+
+    `parsed_dir` keeps parsed multi-month files for other processes (a parallel backfill).
+    """
     Month.parse(month)
     if dataset not in contracts:
         raise MappingError(f"unknown dataset {dataset!r}; contracts define {sorted(contracts)}")
@@ -143,8 +179,14 @@ def read_dataset(
     mapping_path = config.mapping_path(dataset)
     mapping = load_mapping(mapping_path, dataset)
     check_mapping(mapping, contract, mapping_path)
+    split = config.for_dataset(dataset).split_by_month
+    if split and not contract.month_column:
+        raise MappingError(
+            f"sources config: {dataset!r} has split_by_month but its contract names no "
+            "month_column to split by"
+        )
     found, problems = scan_landing(Path(landing_dir), dataset, config)
-    chosen = select_files(found, contract, month)
+    chosen = select_files(found, contract, month, split)
     seen_sha: dict[str, str] = {}
     files: list[FileIdentity] = []
     frames: list[pd.DataFrame] = []
@@ -156,7 +198,7 @@ def read_dataset(
         summary = FileSummary(item.relative)
         summaries.append(summary)
         try:
-            ident, result = read_file(item, contract, mapping)
+            ident, result = read_file_once(item, contract, mapping, parsed_dir)
         except UnreadableFile as exc:
             summary.readable = False
             failures.append(str(exc))
@@ -195,7 +237,26 @@ def read_dataset(
             summary.readable = False
             failures.append(f"{item.relative}: {result.fatal}")
             continue
-        summary.rows_read = len(result.frame)
+        rows, file_rejected = result.frame, result.rejected
+        if split and item.month is None and contract.mode == "period":
+            assert contract.month_column is not None
+            rows = rows[_in_month(rows, [contract.month_column], month)]
+            file_rejected = _rejected_in_month(result, month)
+            undated = int(result.frame[contract.month_column].isna().sum())
+            if undated:
+                problems.append(
+                    SourceProblem(
+                        item.relative,
+                        None,
+                        contract.month_column,
+                        f"a {contract.month_column} on every row, to split the file by month",
+                        f"{undated} row(s) without one",
+                        "warning",
+                        "rows without a month belong to no month's read",
+                    )
+                )
+        summary.rows_read = len(rows)
+        summary.rows_rejected = len(file_rejected)
         summary.months = _months_of(result.frame, contract)
         if len(result.frame) == 0:
             problems.append(
@@ -209,9 +270,9 @@ def read_dataset(
                     "file holds no data rows",
                 )
             )
-        frames.append(result.frame)
+        frames.append(rows)
         mtimes.append(item.mtime_ns)
-        rejected.append(result.rejected)
+        rejected.append(file_rejected)
     usable = not failures
     reason = "; ".join(failures) if failures else None
     if not chosen:

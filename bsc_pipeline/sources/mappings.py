@@ -7,15 +7,25 @@ sources file (`sources/sources.yaml`) says which mapping and which file names ap
 
 from __future__ import annotations
 
+import difflib
 import re
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bsc_pipeline.settings import PROJECT_ROOT
+from bsc_pipeline.sources.expressions import Expression, ExpressionError, parse_expression
 from bsc_pipeline.sources.problems import SourceError
 
 DEFAULT_FILE_PATTERN = r"^{dataset}_(?P<month>\d{4}-\d{2})\.(csv|parquet|xlsx)$"
@@ -87,8 +97,9 @@ class ColumnMapping(BaseModel):
     credit: str | None = None
     sign_from: SignRule | None = None
     negate: bool = False
+    expr: str | None = None
     pattern: str | None = None
-    values: dict[str, str | None] | None = None
+    values: dict[str, str | bool | None] | None = None
     other: str | None = None
     keep_unmapped: bool = True
     case_insensitive: bool = True
@@ -97,7 +108,22 @@ class ColumnMapping(BaseModel):
     true_values: list[str] | None = None
     false_values: list[str] | None = None
 
+    _expression: Expression | None = PrivateAttr(default=None)
+
     _lists = field_validator("from_", "format", "sequence_within", mode="before")(_as_list)
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _text_keys(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for key in value:
+                if isinstance(key, bool) or key is None:
+                    raise ValueError(
+                        f"value map key {key!r}: YAML reads yes/no/on/off/true/false/null "
+                        "unquoted as a flag; quote the vendor's word, e.g. 'yes': true"
+                    )
+            return {str(k): t for k, t in value.items()}
+        return value
 
     @model_validator(mode="after")
     def _one_origin(self) -> ColumnMapping:
@@ -107,11 +133,18 @@ class ColumnMapping(BaseModel):
             self.concat is not None,
             self.sequence_within is not None,
             self.debit is not None or self.credit is not None,
+            self.expr is not None,
         ]
         if sum(origins) != 1:
             raise ValueError(
-                "give exactly one origin: from, constant, concat, sequence_within or debit/credit"
+                "give exactly one origin: from, constant, concat, sequence_within, "
+                "debit/credit or expr"
             )
+        if self.expr is not None:
+            try:
+                self._expression = parse_expression(self.expr)
+            except ExpressionError as exc:
+                raise ValueError(str(exc)) from None
         if self.other is not None:
             self.keep_unmapped = False
         if self.pattern is not None and "(?P<value>" not in self.pattern:
@@ -121,9 +154,16 @@ class ColumnMapping(BaseModel):
         return self
 
     @property
+    def expression(self) -> Expression | None:
+        """`expr` as checked against the grammar."""
+        return self._expression
+
+    @property
     def sources(self) -> list[str]:
         """Source columns this mapping reads (alternatives of `from` count once)."""
         names = [*(self.concat or []), *[c for c in (self.debit, self.credit) if c]]
+        if self.expression is not None:
+            names.extend(sorted(self.expression.names))
         if self.sign_from:
             names.append(self.sign_from.column)
         return names
@@ -192,6 +232,9 @@ class DatasetSource(BaseModel):
 
     mapping: str
     file_pattern: str = DEFAULT_FILE_PATTERN
+    split_by_month: bool = False
+    """Files whose name gives no month hold many months (a full-history export): a month's run
+    takes their rows whose contract month column falls in the month."""
 
 
 class SourcesConfig(BaseModel):
@@ -230,11 +273,87 @@ def _read_yaml(path: Path, what: str) -> Any:
         raise MappingError(f"{path}: not valid YAML: {exc}") from exc
 
 
+def _field_names(model: type[BaseModel]) -> list[str]:
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _unknown_key(path: Path, where: str, key: yaml.Node, allowed: list[str]) -> MappingError:
+    name = str(key.value)
+    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return MappingError(
+        f"{path}, line {key.start_mark.line + 1}: {where} has an unknown key {name!r}.{hint} "
+        f"The keys allowed there are: {', '.join(allowed)} (see docs/sources.md, Mapping "
+        "reference)."
+    )
+
+
+def _check_keys(path: Path, text: str) -> None:
+    """Name an unknown key with its line and the keys allowed there, before pydantic's text."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return
+    if not isinstance(root, yaml.MappingNode):
+        return
+    top = [k for k in _field_names(Mapping) if k != "base_dir"]
+    for key, value in root.value:
+        if key.value not in top:
+            raise _unknown_key(path, "the mapping", key, top)
+        if key.value != "columns" or not isinstance(value, yaml.MappingNode):
+            continue
+        allowed = _field_names(ColumnMapping)
+        for column, body in value.value:
+            if not isinstance(body, yaml.MappingNode):
+                continue
+            for inner, _ in body.value:
+                if inner.value not in allowed:
+                    raise _unknown_key(path, f"column {column.value!r}", inner, allowed)
+
+
+def _check_sources_keys(path: Path, text: str) -> None:
+    """The sources file's unknown keys, named with their line, like a mapping's."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return
+    if not isinstance(root, yaml.MappingNode):
+        return
+    top = [k for k in _field_names(SourcesConfig) if k != "base_dir"]
+    allowed = _field_names(DatasetSource)
+    for key, value in root.value:
+        if key.value not in top:
+            raise _unknown_key(path, "the sources file", key, top)
+        if key.value == "defaults" and isinstance(value, yaml.MappingNode):
+            entries = [(key, value)]
+        elif key.value == "datasets" and isinstance(value, yaml.MappingNode):
+            entries = list(value.value)
+        else:
+            continue
+        for name, body in entries:
+            if not isinstance(body, yaml.MappingNode):
+                continue
+            for inner, _ in body.value:
+                if inner.value not in allowed:
+                    raise _unknown_key(path, f"dataset {name.value!r}", inner, allowed)
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    """An error location in the file's own words (pydantic's union branch names left out)."""
+    parts = [str(p) for p in loc if not re.match(r"^[a-z-]+\[", str(p))]
+    return ".".join(parts) or "(top level)"
+
+
 def _explain(path: Path, exc: ValidationError) -> MappingError:
-    lines = []
-    for err in exc.errors()[:5]:
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"  {where}: {err['msg']}")
+    errors = exc.errors()
+    # `columns` is a dict of column mappings or the word 'canonical': when the dict is wrong,
+    # the 'canonical' branch's complaint only misleads.
+    errors = [
+        e
+        for e in errors
+        if not (e["type"] == "literal_error" and e["loc"][:1] == ("columns",) and len(errors) > 1)
+    ]
+    lines = [f"  {_where(err['loc'])}: {err['msg']}" for err in errors[:5]]
     return MappingError(f"{path}: invalid mapping:\n" + "\n".join(lines))
 
 
@@ -246,6 +365,7 @@ def load_sources_config(path: Path) -> SourcesConfig:
     loaded = _read_yaml(path, "sources config") or {}
     if not isinstance(loaded, dict):
         raise MappingError(f"{path}: expected a mapping with 'defaults:' and 'datasets:'")
+    _check_sources_keys(path, path.read_text(encoding="utf-8"))
     try:
         return SourcesConfig.model_validate({**loaded, "base_dir": path.parent})
     except ValidationError as exc:
@@ -258,6 +378,7 @@ def load_mapping(path: Path, dataset: str | None = None) -> Mapping:
     loaded = _read_yaml(path, "mapping")
     if not isinstance(loaded, dict):
         raise MappingError(f"{path}: expected a mapping with 'columns:'")
+    _check_keys(path, path.read_text(encoding="utf-8"))
     try:
         mapping = Mapping.model_validate(loaded)
     except ValidationError as exc:

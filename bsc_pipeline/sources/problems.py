@@ -66,6 +66,8 @@ class FileSummary:
     rows_dropped: int = 0
     months: list[str] = field(default_factory=list)
     readable: bool = True
+    note: str | None = None
+    """How runs use the file when that is not plain (a multi-month file split by month)."""
 
 
 @dataclass

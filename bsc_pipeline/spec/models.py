@@ -7,6 +7,8 @@ every problem at once; the models themselves only check the shape of each block.
 
 from __future__ import annotations
 
+import functools
+import re
 from datetime import date
 from typing import Annotated, Literal
 
@@ -21,7 +23,51 @@ Direction = Literal["higher", "lower", "range"]
 LeadLag = Literal["leading", "lagging"]
 Review = Literal["monthly", "quarterly"]
 Aggregation = Literal["sum", "count", "count_distinct", "mean", "median", "p90", "min", "max"]
-FilterOp = Literal["eq", "ne", "in", "not_in", "gt", "ge", "lt", "le", "is_null", "not_null"]
+FilterOp = Literal[
+    "eq",
+    "ne",
+    "in",
+    "not_in",
+    "gt",
+    "ge",
+    "lt",
+    "le",
+    "is_null",
+    "not_null",
+    "starts_with",
+    "not_starts_with",
+    "matches",
+    "not_matches",
+]
+TEXT_OPS = frozenset({"starts_with", "not_starts_with", "matches", "not_matches"})
+"""Filter ops on text: a prefix (`value`, or any of `values`) or an anchored regular expression."""
+MAX_PATTERN = 200
+"""Longest regular expression a `matches` filter accepts: a pattern, not a program."""
+
+
+@functools.lru_cache(maxsize=256)
+def filter_pattern(text: str) -> re.Pattern[str]:
+    """A `matches` filter's pattern, compiled once per process; anchored by `fullmatch` use.
+
+    Raises ValueError saying why a pattern is refused (not text, too long, not valid).
+    """
+    if not isinstance(text, str) or not text:
+        raise ValueError("op 'matches' needs a regular expression as text in `value`")
+    if len(text) > MAX_PATTERN:
+        raise ValueError(f"regular expression longer than {MAX_PATTERN} characters")
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise ValueError(f"regular expression {text!r} is not valid: {exc}") from None
+
+
+def pattern_problem(value: object) -> str | None:
+    """Why a `matches` filter's value cannot be used, or None."""
+    try:
+        filter_pattern(value)
+    except (ValueError, TypeError) as exc:
+        return str(exc)
+    return None
 
 
 class SpecModel(BaseModel):
@@ -70,12 +116,20 @@ class Filter(SpecModel):
     """A declarative row filter: never evaluated as code."""
 
     column: str = Field(description="canonical column of the measure's dataset")
-    op: FilterOp = Field(default="eq", description="comparison; in/not_in take `values`")
+    op: FilterOp = Field(
+        default="eq",
+        description=(
+            "comparison; in/not_in take `values`; starts_with/not_starts_with take a prefix in "
+            "`value` (or any of `values`); matches/not_matches take a regular expression that "
+            "must match the whole value"
+        ),
+    )
     value: str | int | float | bool | None = Field(
-        default=None, description="compared value for eq, ne, gt, ge, lt, le"
+        default=None,
+        description="compared value for eq, ne, gt, ge, lt, le; prefix or pattern for text ops",
     )
     values: list[str | int | float | bool] | None = Field(
-        default=None, description="list of values for in and not_in"
+        default=None, description="list of values for in and not_in, or prefixes for starts_with"
     )
 
 

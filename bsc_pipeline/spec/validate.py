@@ -28,6 +28,7 @@ from bsc_pipeline.spec.models import (
     RatioMeasure,
     SnapshotMeasure,
     Spec,
+    pattern_problem,
 )
 from bsc_pipeline.spec.problems import (
     PathKey,
@@ -278,6 +279,17 @@ class _Checker:
             self.unknown(path, "measure in formula", name, ids)
 
     def filter_shape(self, path: PathKey, flt: Filter) -> None:
+        if flt.op in {"matches", "not_matches"}:
+            problem = pattern_problem(flt.value)
+            if problem:
+                self.add("error", path, problem, "write a shorter, valid regular expression")
+            return
+        if flt.op in {"starts_with", "not_starts_with"}:
+            prefixes = [flt.value] if flt.value is not None else (flt.values or [])
+            if not prefixes or not all(isinstance(p, str) and p for p in prefixes):
+                message = f"op '{flt.op}' needs a text prefix"
+                self.add("error", path, message, 'add `value: "C"` (or `values: [...]`)')
+            return
         if flt.op in {"in", "not_in"} and not flt.values:
             self.add("error", path, f"op '{flt.op}' needs a list", "add `values: [...]`")
         elif flt.op in {"is_null", "not_null"} and (flt.value is not None or flt.values):

@@ -149,3 +149,12 @@ def test_harness_measures_a_small_month_and_duckdb_agrees(
     month = written["months"][0]
     assert month["input_rows"] == result.input_rows
     assert not math.isnan(month["pipeline_seconds"])
+
+
+def test_history_figure_reads_every_month_parsing_once_and_each_time(tmp_path: Path) -> None:
+    from benchmarks.history import history_table, measure_history
+
+    figure = measure_history(tmp_path, months=3, lines=60)
+    assert (figure.parses_once, figure.parses_each) == (1, 3)
+    assert figure.once_seconds > 0 and figure.each_seconds > 0
+    Console(record=True, width=200).print(history_table(figure))

@@ -334,3 +334,74 @@ def test_summing_a_text_column_is_refused_with_the_column_named(loader, spec_of,
     measure = {**REVENUE, "column": "region"}
     with pytest.raises(MeasureError, match=r"measure revenue: agg sum needs numbers .* region"):
         compute_measure_values(spec_of([measure]), "2025-03", loader, contracts=contracts)
+
+
+def test_text_filters_prefix_list_and_anchored_regex(loader, spec_of, contracts, row):
+    # Credit notes are invoice numbers starting with "C"; missing values match no text test.
+    loader.stage(
+        "sales",
+        "2025-03",
+        [
+            {"id": "536365", "day": "2025-03-01", "amount": 10.0, "region": "north"},
+            {"id": "C536379", "day": "2025-03-02", "amount": -2.0, "region": "south"},
+            {"id": "A563185", "day": "2025-03-03", "amount": 40.0, "region": None},
+            {"id": "536366", "day": "2025-03-04", "amount": 80.0, "region": "north-east"},
+        ],
+    )
+    measures = [
+        {
+            **REVENUE,
+            "id": "sales_only",
+            "filters": [{"column": "id", "op": "not_starts_with", "value": "C"}],
+        },
+        {
+            **REVENUE,
+            "id": "credits",
+            "filters": [{"column": "id", "op": "starts_with", "value": "C"}],
+        },
+        {
+            **REVENUE,
+            "id": "lettered",
+            "filters": [{"column": "id", "op": "starts_with", "values": ["A", "C"]}],
+        },
+        {
+            **REVENUE,
+            "id": "numeric_ids",
+            "filters": [{"column": "id", "op": "matches", "value": "[0-9]{6}"}],
+        },
+        {
+            # Anchored: "north" does not match "north-east".
+            **REVENUE,
+            "id": "exactly_north",
+            "filters": [{"column": "region", "op": "matches", "value": "north"}],
+        },
+        {
+            **REVENUE,
+            "id": "not_north_any",
+            "filters": [{"column": "region", "op": "not_matches", "value": "north.*"}],
+        },
+        {
+            **REVENUE,
+            "id": "outside_list",
+            "filters": [{"column": "region", "op": "not_in", "values": ["north"]}],
+        },
+    ]
+    frame = compute_measure_values(spec_of(measures), "2025-03", loader, contracts=contracts)
+    assert row(frame, "sales_only", "month")["value"] == 130  # 10 + 40 + 80
+    assert row(frame, "credits", "month")["value"] == -2
+    assert row(frame, "lettered", "month")["value"] == 38
+    assert row(frame, "numeric_ids", "month")["value"] == 90
+    assert row(frame, "exactly_north", "month")["value"] == 10
+    assert row(frame, "not_north_any", "month")["value"] == -2  # the missing region is out
+    assert row(frame, "outside_list", "month")["value"] == 78
+
+
+def test_an_overlong_or_broken_regex_filter_is_refused(loader, spec_of, contracts):
+    stage_sales(loader, "2025-03", [1.0])
+    for pattern, reason in [("a" * 201, "longer than 200"), ("(unclosed", "not valid")]:
+        measure = {
+            **REVENUE,
+            "filters": [{"column": "id", "op": "matches", "value": pattern}],
+        }
+        with pytest.raises(MeasureError, match=rf"measure revenue.*{reason}"):
+            compute_measure_values(spec_of([measure]), "2025-03", loader, contracts=contracts)

@@ -107,6 +107,7 @@ def tickets() -> pd.DataFrame:
             "created_at": created,
             "resolved_at": (created + pd.Timedelta(hours=5)).where([i % 3 != 0 for i in range(20)]),
             "sla_due_at": created + pd.Timedelta(hours=8),
+            "made_sla": pd.array([None] * 20, dtype="boolean"),  # as read: the column, empty
             "priority": [["low", "normal", "high", "urgent"][i % 4] for i in range(20)],
             "category": [
                 ["incident", "request", "complaint", "question"][i % 4] for i in range(20)

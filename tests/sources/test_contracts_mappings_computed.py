@@ -69,7 +69,10 @@ def test_every_ready_mapping_loads(name, contracts):
 def test_mapping_typo_names_the_file_and_the_key(tmp_path):
     path = tmp_path / "m.yaml"
     path.write_text("delimeter: ';'\ncolumns: canonical\n", encoding="utf-8")
-    with pytest.raises(MappingError, match=r"(?s)m.yaml.*delimeter: Extra inputs"):
+    with pytest.raises(
+        MappingError,
+        match=r"m.yaml, line 1: the mapping has an unknown key .delimeter.. Did you mean",
+    ):
         load_mapping(path)
 
 

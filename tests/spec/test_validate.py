@@ -419,3 +419,30 @@ def test_in_memory_check_trusts_an_unread_targets_file(tmp_path: Path) -> None:
     assert {p.message for p in problems} >= {
         "scored measure 'headcount' has no target and is not in the targets file"
     }
+
+
+@pytest.mark.parametrize(
+    ("flt", "fragment"),
+    [
+        ('{column: account, op: matches, value: "(4"}', "is not valid"),
+        ("{column: account, op: matches, value: " + "a" * 201 + "}", "longer than 200"),
+        ("{column: account, op: starts_with}", "needs a text prefix"),
+    ],
+)
+def test_text_filters_need_a_usable_prefix_or_pattern(
+    tmp_path: Path, flt: str, fragment: str
+) -> None:
+    text = GOOD.replace('{column: account, op: in, values: ["6000", "6100"]}', flt)
+    problem = only(check(tmp_path, text), fragment)
+    assert problem.line == line_with(text, "op: ")
+    assert problem.severity == "error"
+
+
+def test_text_filters_with_a_prefix_or_pattern_pass(tmp_path: Path) -> None:
+    for flt in [
+        '{column: account, op: not_starts_with, value: "C"}',
+        '{column: account, op: starts_with, values: ["60", "61"]}',
+        '{column: account, op: matches, value: "6[01]00"}',
+    ]:
+        text = GOOD.replace('{column: account, op: in, values: ["6000", "6100"]}', flt)
+        assert check(tmp_path, text) == []
