@@ -13,10 +13,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bsc_pipeline.cli_options import FormatOption, WarehouseUrlOption, resolve_warehouse_url
+from bsc_pipeline.cli_options import OutputFormat, WarehouseUrlOption, resolve_warehouse_url
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
+
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", help="text (plain, pipe-friendly) or json")
+]
 
 app = typer.Typer(
     help="Definition versions and the reasons published values changed.", no_args_is_help=True

@@ -212,11 +212,14 @@ def _notes(
     runs = sorted({str(r) for r in frame["run_id"].dropna()}) if "run_id" in frame else []
     published = frame["published_at"].dropna().max() if "published_at" in frame else None
     confidence = _data_confidence(engine, frame, period_type)
+    label = str(frame["period"].iloc[0]) if "period" in frame else period
+    as_of = frame["as_of_month"].dropna().max() if "as_of_month" in frame else None
     _header(sheet, ["Item", "Value"])
     sheet.freeze_panes = None
     for item, value in (
-        ("Period", period),
+        ("Period", label),
         ("Period type", period_type),
+        ("As of month", as_of or label),
         ("Run", ", ".join(runs)),
         ("Published at (UTC)", _excel_value(published)),
         ("Data confidence", confidence),

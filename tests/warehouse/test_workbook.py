@@ -96,6 +96,7 @@ def test_notes_name_the_period_run_confidence_and_held_measures(book):
     workbook, run_id, _ = book
     values = {r[0]: r[1] for r in workbook["Notes"].iter_rows(values_only=True) if r and r[0]}
     assert values["Period"] == "2025-03" and values["Period type"] == "month"
+    assert values["As of month"] == "2025-03"
     assert values["Run"] == run_id
     assert values["Data confidence"] == 1.0
     assert values["Churn rate"] == "No data"
@@ -120,3 +121,15 @@ def test_number_formats_follow_unit_and_decimals(unit, decimals, expected):
 
 def test_unit_ids_read_as_words():
     assert unit_words("per_100_customers") == "per 100 customers"
+
+
+def test_a_quarter_as_of_a_month_is_named_by_its_label(book, tmp_path):
+    _, _, engine = book
+    path, _ = export_scorecard(engine, "2025-03", "xlsx", "quarter", tmp_path / "q1.xlsx")
+    notes = openpyxl.load_workbook(path)["Notes"]
+    values = {r[0]: r[1] for r in notes.iter_rows(values_only=True) if r and r[0]}
+    assert (values["Period"], values["Period type"], values["As of month"]) == (
+        "FY2025-Q1",
+        "quarter",
+        "2025-03",
+    )
