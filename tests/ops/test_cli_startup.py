@@ -1,4 +1,4 @@
-"""`bsc --help` and usage errors load no heavy library: the CLI answers before pandas could.
+"""`bsc --help`, usage errors and `bsc spec check` load no heavy library (no pandas, no Dagster).
 
 Each case runs in a fresh interpreter (the test process has everything imported already) and
 reports which of the heavy modules ended up in `sys.modules`. No timing: the benchmark
@@ -54,9 +54,12 @@ def _probe(args: list[str]) -> dict[str, object]:
         (["no-such-command"], 2),
         (["show", "--format", "xml"], 2),
         (["run"], 2),
+        (["spec", "check", "specs/demo.yaml", "--contracts", "sources/contracts.yaml"], 0),
     ],
 )
-def test_help_and_usage_errors_import_no_heavy_library(args: list[str], code: int) -> None:
+def test_help_usage_errors_and_spec_check_import_no_heavy_library(
+    args: list[str], code: int
+) -> None:
     result = _probe(args)
     assert result == {"code": code, "heavy": []}
 
