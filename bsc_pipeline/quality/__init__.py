@@ -17,9 +17,12 @@ if TYPE_CHECKING:
     )
     from bsc_pipeline.quality.gx_validator import GXValidator
     from bsc_pipeline.quality.persistence import dq_result_frame, gate_result_rows, quarantine_rows
-    from bsc_pipeline.quality.suites import RowRule, Suite, TableRule, suite_for, suites
 
-# Importing the package costs nothing: each name loads its module on first use, so the
+# `suites` is both a module and its function: imported eagerly (it is light: contracts, YAML)
+# so the package attribute is the function even after the submodule is imported elsewhere.
+from bsc_pipeline.quality.suites import RowRule, Suite, TableRule, suite_for, suites
+
+# Importing the rest of the package costs nothing: each name loads its module on first use, so the
 # `bsc` command line mounts this package's commands without pandas, SQLAlchemy or GX.
 _EXPORTS = {
     "QUARANTINE_COLUMNS": "gate",
@@ -33,11 +36,6 @@ _EXPORTS = {
     "dq_result_frame": "persistence",
     "gate_result_rows": "persistence",
     "quarantine_rows": "persistence",
-    "RowRule": "suites",
-    "Suite": "suites",
-    "TableRule": "suites",
-    "suite_for": "suites",
-    "suites": "suites",
 }
 
 
