@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from bsc_pipeline.cli_options import FormatOption, WarehouseUrlOption
+from bsc_pipeline.cli_options import FormatOption, WarehouseUrlOption, echo_json, is_terminal
 from bsc_pipeline.periods import Month, PeriodError, month_range
 from bsc_pipeline.settings import Settings
 
@@ -185,15 +185,13 @@ def show(
         _say_nothing_published(format)
         raise typer.Exit(1)
     if format == "json":
-        from bsc_pipeline.cli_options import echo_json
-
         payload = scorecard_json(settings, month)
         if payload is None:
             typer.echo(f"No published scorecard for {month}.", err=True)
             raise typer.Exit(1)
         echo_json(payload)
         return
-    if not render_scorecard(settings, month, console, plain=not sys.stdout.isatty()):
+    if not render_scorecard(settings, month, console, plain=not is_terminal()):
         raise typer.Exit(1)
 
 
@@ -208,11 +206,9 @@ def status(warehouse_url: WarehouseUrlOption = None, format: FormatOption = "tex
 
     settings = _settings(warehouse_url)
     if format == "json":
-        from bsc_pipeline.cli_options import echo_json
-
         echo_json(status_json(settings))
         return
-    render_status(settings, console, plain=not sys.stdout.isatty())
+    render_status(settings, console, plain=not is_terminal())
 
 
 def _settings(warehouse_url: str | None) -> Settings:
@@ -225,7 +221,7 @@ def _settings(warehouse_url: str | None) -> Settings:
 
 def _say_nothing_published(format: str) -> None:
     message = "Nothing is published yet. Run `bsc backfill --all-landed` first."
-    if format == "json" or not sys.stdout.isatty():
+    if format == "json" or not is_terminal():
         typer.echo(message, err=format == "json")
     else:
         console.print(f"[red]{message}[/]")
