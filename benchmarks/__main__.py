@@ -2,8 +2,10 @@
 
 The default run (a few minutes, data cached after the first) measures start-up, the tiny demo
 month and a month of 1/16 of the large month's rows. Flags add the large month, the growth series
-and the twelve-month backfill. `--micro` alone times three single operations (reading 1M GL lines,
-refusing a power tower and a YAML alias bomb) against baselines (under a minute, no data cache).
+and the twelve-month backfill. `--cli` alone times whole `bsc` processes (`--help`, `spec check`,
+`show`) against `python -c pass` (seconds, no data cache). `--micro` alone times three single
+operations (reading 1M GL lines, refusing a power tower and a YAML alias bomb) against baselines
+(under a minute, no data cache).
 `--history` alone reads 36 months of one full-history file, parsed once against parsed each month.
 Exit status 2 when DuckDB and the pipeline disagree on a value.
 """
@@ -22,6 +24,7 @@ from pathlib import Path
 from rich.console import Console
 
 from benchmarks.backfill import Backfill, run_backfill
+from benchmarks.cli import cli_table, measure_cli, write_cli_json
 from benchmarks.experiments import EXPERIMENTS
 from benchmarks.growth import fitted_per_million, growth_steps
 from benchmarks.history import LINES as HISTORY_LINES
@@ -54,6 +57,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--growth", action="store_true", help="1/16, 1/4 and all of the large")
     parser.add_argument("--backfill", action="store_true", help="12 months, 1 and 2 processes")
     parser.add_argument("--all", action="store_true", help="--large --growth --backfill")
+    parser.add_argument(
+        "--cli",
+        action="store_true",
+        help="only bsc start-up: --help, a usage error, spec check, show vs python -c pass",
+    )
+    parser.add_argument(
+        "--warehouse-url",
+        default=None,
+        help="warehouse `bsc show` reads in --cli (default BSC_WAREHOUSE_URL)",
+    )
     parser.add_argument(
         "--micro",
         action="store_true",
@@ -113,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_micro(console, args.repeat, args.out or RESULTS_DIR, note)
     if args.history:
         return run_history(console, args.history_lines or HISTORY_LINES, note)
+    if args.cli:
+        return run_cli(console, args.repeat, args.warehouse_url, args.out or RESULTS_DIR, note)
 
     note(f"cache {cache}")
     scale = args.large_scale or scale_for(
@@ -196,6 +211,24 @@ def main(argv: list[str] | None = None) -> int:
             "[red]DuckDB and the pipeline disagree: the comparison is not like for like[/]"
         )
         return 2
+    return 0
+
+
+def run_cli(
+    console: Console,
+    repeat: int,
+    warehouse_url: str | None,
+    out: Path,
+    note: Callable[[str], None],
+) -> int:
+    """`--cli`: start-up of whole `bsc` processes, printed and written as JSON."""
+    load_before = os.getloadavg()[0]
+    note(f"bsc start-up, {repeat} runs of each command")
+    figures = measure_cli(repeat, warehouse_url)
+    load = [load_before, os.getloadavg()[0]]
+    console.print(cli_table(figures))
+    console.print(f"load average: {' → '.join(f'{v:.1f}' for v in load)} on {os.cpu_count()} CPUs")
+    note(f"JSON written to {write_cli_json(figures, load, out)}")
     return 0
 
 

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from bsc_pipeline.cli_options import FormatOption, WarehouseUrlOption, echo_json, is_terminal
 from bsc_pipeline.periods import Month, PeriodError, month_range
 from bsc_pipeline.settings import Settings
 
@@ -29,12 +30,17 @@ app = typer.Typer(
 
 
 def _mount_sub_apps() -> None:
-    """Each package owns its commands; mounting them here keeps one `bsc` entry point."""
+    """Each package owns its commands; mounting them here keeps one `bsc` entry point.
+
+    The sub-app modules import only typer, rich and each other's option types: pandas,
+    SQLAlchemy, Dagster and GX load inside the command that needs them, so `bsc --help`
+    and a usage error answer at once (tests/ops/test_cli_startup.py keeps it so).
+    """
     from bsc_pipeline.alerts.cli import app as alerts_app
     from bsc_pipeline.briefing.cli import report_command
     from bsc_pipeline.quality.cli import app as dq_app
     from bsc_pipeline.sources.cli import app as sources_app
-    from bsc_pipeline.sources.demo_data import demo_data
+    from bsc_pipeline.sources.cli import demo_data_command
     from bsc_pipeline.spec.cli import app as spec_app
     from bsc_pipeline.trust.cli import app as trust_app
     from bsc_pipeline.trust.cli import explain_command, spec_diff_command
@@ -62,7 +68,7 @@ def _mount_sub_apps() -> None:
     )
     app.command("report")(report_command)
     app.command("demo-data", help="Generate the demo company's extracts into the landing zone.")(
-        demo_data
+        demo_data_command
     )
 
 
@@ -87,6 +93,12 @@ def _parse_month(text: str) -> str:
         raise typer.BadParameter(str(exc)) from exc
 
 
+def _use_warehouse(url: str | None) -> None:
+    """A --warehouse-url given to a run reaches Dagster and every reader as BSC_WAREHOUSE_URL."""
+    if url:
+        os.environ["BSC_WAREHOUSE_URL"] = url
+
+
 def _configure_logging() -> None:
     """Our own log lines; Dagster's carry the run id in their own format."""
     logging.basicConfig(
@@ -98,11 +110,13 @@ def _configure_logging() -> None:
 @app.command()
 def run(
     period: Annotated[str, typer.Option("--period", "-p", help="Month to run, YYYY-MM.")],
+    warehouse_url: WarehouseUrlOption = None,
 ) -> None:
     """Run the whole pipeline for one month (extract, gate, measure, score, publish, alert)."""
     from bsc_pipeline.runner import OutsidePartitions, run_months
 
     month = _parse_month(period)
+    _use_warehouse(warehouse_url)
     _configure_logging()
     try:
         report = run_months([month], console=console)
@@ -119,6 +133,7 @@ def backfill(
         bool, typer.Option("--all-landed", help="Every month the landing zone has files for.")
     ] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Months run in parallel.")] = 1,
+    warehouse_url: WarehouseUrlOption = None,
 ) -> None:
     """Run a range of months, with a progress bar and a summary of what was published.
 
@@ -126,6 +141,7 @@ def backfill(
     """
     from bsc_pipeline.runner import OutsidePartitions, landed_months, run_months
 
+    _use_warehouse(warehouse_url)
     _configure_logging()
     if all_landed:
         months = landed_months(Settings.from_env())
@@ -154,24 +170,64 @@ def show(
         str | None,
         typer.Option("--period", "-p", help="Month YYYY-MM; default the latest complete."),
     ] = None,
+    warehouse_url: WarehouseUrlOption = None,
+    format: FormatOption = "text",
 ) -> None:
-    """Print a month's scorecard: perspective → objective → measure, actual vs target, status."""
-    from bsc_pipeline.report import latest_complete_month, render_scorecard
+    """Print a month's scorecard: perspective → objective → measure, actual vs target, status.
 
-    settings = Settings.from_env()
+    --format json prints `period` and `measures` (perspective, objective, measure_id,
+    measure_name, actual, target, target_high, unit, decimals, status, trend, owner, note) in
+    the spec's order, then `links` of the strategy map.
+    """
+    from bsc_pipeline.report import latest_complete_month, render_scorecard, scorecard_json
+
+    settings = _settings(warehouse_url)
     month = _parse_month(period) if period else latest_complete_month(settings)
     if month is None:
-        console.print("[red]Nothing is published yet.[/] Run `bsc backfill --all-landed` first.")
+        _say_nothing_published(format)
         raise typer.Exit(1)
-    render_scorecard(settings, month, console)
+    if format == "json":
+        payload = scorecard_json(settings, month)
+        if payload is None:
+            typer.echo(f"No published scorecard for {month}.", err=True)
+            raise typer.Exit(1)
+        echo_json(payload)
+        return
+    if not render_scorecard(settings, month, console, plain=not is_terminal()):
+        raise typer.Exit(1)
 
 
 @app.command()
-def status() -> None:
-    """Last runs, gate failures, held measures, decisions on holds and pending alerts."""
-    from bsc_pipeline.report import render_status
+def status(warehouse_url: WarehouseUrlOption = None, format: FormatOption = "text") -> None:
+    """Last runs, gate failures, held measures, decisions on holds and pending alerts.
 
-    render_status(Settings.from_env(), console)
+    --format json prints `runs` (the last ten pipeline_run rows), `failed_gates` (month,
+    dataset, expectation, unexpected_count), `held_measures` (month, measure_id, why),
+    `decisions` (the last ten accept/reject decisions) and `pending_alerts` (a count).
+    """
+    from bsc_pipeline.report import render_status, status_json
+
+    settings = _settings(warehouse_url)
+    if format == "json":
+        echo_json(status_json(settings))
+        return
+    render_status(settings, console, plain=not is_terminal())
+
+
+def _settings(warehouse_url: str | None) -> Settings:
+    """Settings from the environment, with the warehouse given on the command line if any."""
+    from dataclasses import replace
+
+    settings = Settings.from_env()
+    return replace(settings, warehouse_url=warehouse_url) if warehouse_url else settings
+
+
+def _say_nothing_published(format: str) -> None:
+    message = "Nothing is published yet. Run `bsc backfill --all-landed` first."
+    if format == "json" or not is_terminal():
+        typer.echo(message, err=format == "json")
+    else:
+        console.print(f"[red]{message}[/]")
 
 
 def main() -> None:

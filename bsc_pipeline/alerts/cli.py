@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.table import Table
-from sqlalchemy.engine import Engine
 
-from bsc_pipeline.alerts import outbox
-from bsc_pipeline.alerts.channels import DeliveryError, default_channels
-from bsc_pipeline.alerts.delivery import deliver_pending
-from bsc_pipeline.alerts.messages import render_test
-from bsc_pipeline.settings import Settings
-from bsc_pipeline.spec.loader import load_spec
-from bsc_pipeline.spec.models import Spec
-from bsc_pipeline.spec.problems import SpecError
+from bsc_pipeline.cli_options import WarehouseUrlOption, resolve_warehouse_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from bsc_pipeline.spec.models import Spec
 
 app = typer.Typer(
     help="Alerts to owners: list the outbox, deliver or requeue it, send a test message.",
@@ -25,7 +22,20 @@ app = typer.Typer(
 console = Console()
 
 
+NO_CHANNEL_HINT = (
+    "no alert channel is configured, so nothing can be sent. For email set BSC_SMTP_HOST "
+    "(and BSC_SMTP_PORT, BSC_ALERT_FROM, BSC_SMTP_USER/BSC_SMTP_PASSWORD if the server asks) and "
+    "give owners an `email` in the spec; for Slack or a webhook give owners a "
+    "`slack_webhook_env` or `webhook_env` in the spec and set that variable to the URL. "
+    "Then run `bsc alerts deliver` again (docs/alerts.md)."
+)
+
+
 def _spec() -> Spec:
+    from bsc_pipeline.settings import Settings
+    from bsc_pipeline.spec.loader import load_spec
+    from bsc_pipeline.spec.problems import SpecError
+
     settings = Settings.from_env()
     try:
         return load_spec(settings.spec_path)
@@ -34,11 +44,11 @@ def _spec() -> Spec:
         raise typer.Exit(2) from None
 
 
-def _engine() -> Engine:
+def _engine(url: str | None) -> Engine:
     """The warehouse, migrated first: delivery needs the retry columns and the lease table."""
     from bsc_pipeline.warehouse.engine import make_engine, upgrade_warehouse
 
-    engine = make_engine(Settings.from_env().warehouse_url)
+    engine = make_engine(resolve_warehouse_url(url))
     upgrade_warehouse(engine)
     return engine
 
@@ -50,9 +60,14 @@ def list_events(
         False, "--all", help="also the events kept as history (a backfill's older months)"
     ),
     limit: int = typer.Option(50, help="show at most this many, newest last"),
+    warehouse_url: WarehouseUrlOption = None,
 ) -> None:
     """Show alert events with their state and delivery attempts."""
-    engine = _engine()
+    from rich.table import Table
+
+    from bsc_pipeline.alerts import outbox
+
+    engine = _engine(warehouse_url)
     events = outbox.list_events(engine, pending_only=pending, historical=show_all)[-limit:]
     records = outbox.channel_records(engine, [s.event_id for s in events])
     table = Table("created", "state", "kind", "to", "measure", "period", "status", "attempts")
@@ -76,14 +91,26 @@ def list_events(
 @app.command()
 def deliver(
     backoff_base: float = typer.Option(1.0, help="first retry wait in seconds (doubles)"),
+    warehouse_url: WarehouseUrlOption = None,
 ) -> None:
     """Send every pending event that is due: one digest per owner and channel.
 
     A round that fails leaves the events pending with a later retry time (doubling from
     BSC_ALERT_RETRY_SECONDS, default 60); they are given up, and the engineers told, only after
-    BSC_ALERT_GIVE_UP_HOURS (default 24) or BSC_ALERT_MAX_ROUNDS failed rounds.
+    BSC_ALERT_GIVE_UP_HOURS (default 24) or BSC_ALERT_MAX_ROUNDS failed rounds. With no
+    channel configured it says how to configure one and exits 1.
     """
-    summary = deliver_pending(_engine(), _spec(), backoff_base=backoff_base)
+    from bsc_pipeline.alerts.delivery import deliver_pending
+
+    summary = deliver_pending(_engine(warehouse_url), _spec(), backoff_base=backoff_base)
+    if summary.unconfigured:
+        console.print(
+            f"{summary.still_pending} event(s) pending: {NO_CHANNEL_HINT}",
+            style="yellow",
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
     if summary.busy:
         console.print(
             f"another delivery ({summary.busy}) is running on this warehouse; it sends the "
@@ -111,8 +138,11 @@ def requeue(
     since: str | None = typer.Option(
         None, "--since", help="only events created on or after this date (YYYY-MM-DD)"
     ),
+    warehouse_url: WarehouseUrlOption = None,
 ) -> None:
     """Make pending events due now (after an outage is fixed), and with --dead retry dead ones."""
+    from bsc_pipeline.alerts import outbox
+
     start = None
     if since is not None:
         try:
@@ -122,13 +152,16 @@ def requeue(
                 f"expected YYYY-MM-DD, got {since!r}", param_hint="--since"
             ) from None
         start = start if start.tzinfo else start.replace(tzinfo=UTC)
-    count = outbox.requeue(_engine(), dead=dead, since=start, now=outbox.utcnow())
+    count = outbox.requeue(_engine(warehouse_url), dead=dead, since=start, now=outbox.utcnow())
     console.print(f"{count} event(s) queued for the next `bsc alerts deliver`")
 
 
 @app.command()
 def test(owner: str = typer.Option(..., "--owner", help="owner id from the spec")) -> None:
     """Send a test message over every channel configured for one owner."""
+    from bsc_pipeline.alerts.channels import DeliveryError, default_channels
+    from bsc_pipeline.alerts.messages import render_test
+
     spec = _spec()
     found = next((o for o in spec.owners if o.id == owner), None)
     if found is None:

@@ -1,9 +1,33 @@
 """The monthly briefing book: the published scorecard as one self-contained HTML page."""
 
-from bsc_pipeline.briefing.assemble import BriefingError, assemble_briefing
-from bsc_pipeline.briefing.model import Briefing
-from bsc_pipeline.briefing.render import render_html
-from bsc_pipeline.briefing.writing import report_path, write_report
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bsc_pipeline.briefing.assemble import BriefingError, assemble_briefing
+    from bsc_pipeline.briefing.model import Briefing
+    from bsc_pipeline.briefing.render import render_html
+    from bsc_pipeline.briefing.writing import report_path, write_report
+
+# Importing the package costs nothing: each name loads its module on first use, so the
+# `bsc` command line mounts this package's commands without pandas, SQLAlchemy or GX.
+_EXPORTS = {
+    "BriefingError": "assemble",
+    "assemble_briefing": "assemble",
+    "Briefing": "model",
+    "render_html": "render",
+    "report_path": "writing",
+    "write_report": "writing",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+
 
 __all__ = [
     "Briefing",

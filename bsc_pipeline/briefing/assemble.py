@@ -8,7 +8,6 @@ initiatives). Nothing is recomputed here: every figure is the published one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -17,7 +16,12 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bsc_pipeline.briefing.formatting import format_number, format_percent, is_missing
+from bsc_pipeline.briefing.formatting import (
+    format_number,
+    format_percent,
+    is_missing,
+    with_names,
+)
 from bsc_pipeline.briefing.model import (
     STATUSES,
     Briefing,
@@ -249,7 +253,7 @@ def _measure_row(
         )
         for m in months
     )
-    flag = _named(r["balance_flag"], names) if isinstance(r["balance_flag"], str) else ""
+    flag = with_names(r["balance_flag"], names) if isinstance(r["balance_flag"], str) else ""
     return MeasureRow(
         measure_id=measure_id,
         name=str(r["measure_name"]),
@@ -273,15 +277,6 @@ def _measure_row(
         balance_flag=flag,
         history=points,
     )
-
-
-def _named(flag: str, names: Mapping[str, str]) -> str:
-    """The published flag text with measure ids replaced by the names a reader knows."""
-    if not names:
-        return flag
-    ids = sorted(names, key=len, reverse=True)
-    pattern = re.compile(r"\b(" + "|".join(re.escape(i) for i in ids) + r")\b")
-    return pattern.sub(lambda match: names[match.group(1)], flag)
 
 
 def _note(status: str, state: object, note: object, official: object) -> str:

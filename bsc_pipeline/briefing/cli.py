@@ -6,21 +6,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
-import sqlalchemy as sa
 import typer
 from rich.console import Console
 
-from bsc_pipeline.briefing.assemble import BriefingError, UnknownOwnerError
-from bsc_pipeline.briefing.pdf import ChromiumMissingError
-from bsc_pipeline.briefing.writing import (
-    ReportFormat,
-    load_spec_if_present,
-    report_path,
-    write_report,
-)
-from bsc_pipeline.periods import Month, PeriodError
-from bsc_pipeline.settings import Settings
-from bsc_pipeline.spec.problems import SpecError
+from bsc_pipeline.briefing.model import ReportFormat
+from bsc_pipeline.cli_options import WarehouseUrlOption
 
 console = Console(stderr=True)
 
@@ -43,17 +33,22 @@ def report_command(
     format: Annotated[
         ReportFormat, typer.Option("--format", help="html, or pdf printed by headless chromium")
     ] = "html",
-    warehouse_url: Annotated[
-        str | None,
-        typer.Option("--warehouse-url", help="SQLAlchemy URL; default BSC_WAREHOUSE_URL or SQLite"),
-    ] = None,
+    warehouse_url: WarehouseUrlOption = None,
 ) -> None:
     """Write the monthly briefing book: headline, strategy map, measures, initiatives.
 
     It reads only the published warehouse, so it shows exactly what finance sees. Prints the
     path written. Exit 1 when the month is not published, 2 for bad usage or no chromium for PDF.
     """
+    import sqlalchemy as sa
+
+    from bsc_pipeline.briefing.assemble import BriefingError, UnknownOwnerError
+    from bsc_pipeline.briefing.pdf import ChromiumMissingError
+    from bsc_pipeline.briefing.writing import load_spec_if_present, report_path, write_report
+    from bsc_pipeline.periods import Month, PeriodError
     from bsc_pipeline.report import latest_complete_month
+    from bsc_pipeline.settings import Settings
+    from bsc_pipeline.spec.problems import SpecError
     from bsc_pipeline.warehouse.engine import make_engine
 
     settings = Settings.from_env()

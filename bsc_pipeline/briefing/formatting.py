@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping
 
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF "}
 """Units that are currencies print as an amount (`€1,500.0`); any other unit follows the number."""
@@ -53,3 +55,12 @@ def _sign(value: float, digits: str, signed: bool) -> str:
     if value < 0:
         return MINUS
     return "+" if signed else ""
+
+
+def with_names(text: str, names: Mapping[str, str]) -> str:
+    """A published text (a balance flag) with measure ids replaced by the names a reader knows."""
+    if not names:
+        return text
+    ids = sorted(names, key=len, reverse=True)
+    pattern = re.compile(r"\b(" + "|".join(re.escape(i) for i in ids) + r")\b")
+    return pattern.sub(lambda match: names[match.group(1)], text)

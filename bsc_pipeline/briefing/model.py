@@ -7,6 +7,10 @@ only lay them out, so every rule about what a reader sees is tested on this mode
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+ReportFormat = Literal["html", "pdf"]
+"""What `bsc report --format` writes."""
 
 STATUSES = ("green", "amber", "red", "no_data", "held")
 STATUS_LABELS = {

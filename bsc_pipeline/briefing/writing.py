@@ -6,18 +6,17 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from sqlalchemy.engine import Engine
 
 from bsc_pipeline.briefing.assemble import assemble_briefing
+from bsc_pipeline.briefing.model import ReportFormat
 from bsc_pipeline.briefing.pdf import print_pdf
 from bsc_pipeline.briefing.render import render_html
 from bsc_pipeline.lake import LakePath, lake_root, write_bytes_atomic
 from bsc_pipeline.settings import Settings
 from bsc_pipeline.spec.models import Spec
 
-ReportFormat = Literal["html", "pdf"]
 REPORTS_FOLDER = "reports"
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 

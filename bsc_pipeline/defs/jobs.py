@@ -139,7 +139,7 @@ def close_month(
             raise dg.Failure(
                 f"{month} has held measures ({', '.join(held)}): a source failed its quality "
                 f"gate. Fix the extract, re-run the month, then close it, or close it as it is "
-                f"with `bsc period close {month}`",
+                f"with `bsc period close --period {month}`",
                 metadata={"held_measures": dg.MetadataValue.json(held)},
             )
         close_period(engine, month)

@@ -172,7 +172,7 @@ def build_landing_sensor(
             if month in closed:
                 context.log.warning(
                     f"new files for {month}, which is closed: no run started. Reopen it with "
-                    f"`bsc period reopen {month} --reason ...` to restate it"
+                    f"`bsc period reopen --period {month} --reason ...` to restate it"
                 )
             elif month < settings.partitions_start[:7]:
                 context.log.warning(

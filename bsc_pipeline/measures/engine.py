@@ -29,7 +29,7 @@ from bsc_pipeline.measures.filters import filter_columns, filter_mask
 from bsc_pipeline.measures.loading import LOST_PREFIX, FrameLoader, StagedData, dataset_infos
 from bsc_pipeline.measures.targets import TargetBook
 from bsc_pipeline.periods import FiscalCalendar, Month, Period, month_range
-from bsc_pipeline.spec.formula import evaluate
+from bsc_pipeline.spec.evaluation import evaluate
 from bsc_pipeline.spec.models import (
     BaseMeasure,
     BudgetTarget,

@@ -1,22 +1,61 @@
 """Source extracts: contracts, mappings as configuration, the landing zone and the readers."""
 
-from bsc_pipeline.sources.contracts import (
-    ColumnContract,
-    ComputedColumn,
-    ContractError,
-    DatasetContract,
-    load_contracts,
-)
-from bsc_pipeline.sources.dataset import read_dataset
-from bsc_pipeline.sources.landing import landing_files
-from bsc_pipeline.sources.mappings import Mapping, MappingError, load_mapping, load_sources_config
-from bsc_pipeline.sources.problems import (
-    DatasetRead,
-    FileIdentity,
-    SourceError,
-    SourceProblem,
-    UnreadableFile,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bsc_pipeline.sources.contracts import (
+        ColumnContract,
+        ComputedColumn,
+        ContractError,
+        DatasetContract,
+        load_contracts,
+    )
+    from bsc_pipeline.sources.dataset import read_dataset
+    from bsc_pipeline.sources.landing import landing_files
+    from bsc_pipeline.sources.mappings import (
+        Mapping,
+        MappingError,
+        load_mapping,
+        load_sources_config,
+    )
+    from bsc_pipeline.sources.problems import (
+        DatasetRead,
+        FileIdentity,
+        SourceError,
+        SourceProblem,
+        UnreadableFile,
+    )
+
+# Importing the package costs nothing: each name loads its module on first use, so the
+# `bsc` command line mounts this package's commands without pandas, SQLAlchemy or GX.
+_EXPORTS = {
+    "ColumnContract": "contracts",
+    "ComputedColumn": "contracts",
+    "ContractError": "contracts",
+    "DatasetContract": "contracts",
+    "load_contracts": "contracts",
+    "read_dataset": "dataset",
+    "landing_files": "landing",
+    "Mapping": "mappings",
+    "MappingError": "mappings",
+    "load_mapping": "mappings",
+    "load_sources_config": "mappings",
+    "DatasetRead": "problems",
+    "FileIdentity": "problems",
+    "SourceError": "problems",
+    "SourceProblem": "problems",
+    "UnreadableFile": "problems",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+
 
 __all__ = [
     "ColumnContract",

@@ -17,9 +17,9 @@ import os
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 if TYPE_CHECKING:
+    import pandas as pd
+
     from bsc_pipeline.sources.contracts import DatasetContract
     from bsc_pipeline.sources.mappings import Mapping
 
@@ -30,6 +30,8 @@ _HEX_SHOWN = 12
 
 def mask_value(value: Any, key: bytes | None = None) -> str | None:
     """The mask of one value; a missing value stays missing (emptiness is not personal)."""
+    import pandas as pd  # here, not at the top: the quality suites read pii_columns without it
+
     if value is None or (not isinstance(value, str | bytes | list | tuple) and pd.isna(value)):
         return None
     secret = key if key is not None else _key()
@@ -41,6 +43,8 @@ def mask_value(value: Any, key: bytes | None = None) -> str | None:
 
 def mask_series(values: pd.Series) -> pd.Series:
     """Every value masked, hashing each distinct value once."""
+    import pandas as pd
+
     key = _key()
     distinct = {v: mask_value(v, key) for v in values.dropna().unique().tolist()}
     return pd.Series(

@@ -9,26 +9,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
-import sqlalchemy as sa
 import typer
 
-from bsc_pipeline.settings import Settings
+from bsc_pipeline.cli_options import OutputFormat, WarehouseUrlOption, resolve_warehouse_url
 
-OutputFormat = Literal["text", "json"]
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", help="text (plain, pipe-friendly) or json")
+]
 
 app = typer.Typer(
     help="Definition versions and the reasons published values changed.", no_args_is_help=True
 )
-
-UrlOption = Annotated[
-    str | None,
-    typer.Option("--warehouse-url", help="SQLAlchemy URL; default BSC_WAREHOUSE_URL or SQLite"),
-]
-FormatOption = Annotated[
-    OutputFormat, typer.Option("--format", help="text (plain, pipe-friendly) or json")
-]
 
 
 @app.callback()
@@ -39,7 +35,7 @@ def _group() -> None:
 def _engine(url: str | None) -> sa.Engine:
     from bsc_pipeline.warehouse import make_engine, upgrade_warehouse
 
-    url = url or Settings.from_env().warehouse_url
+    url = resolve_warehouse_url(url)
     upgrade_warehouse(url)
     return make_engine(url)
 
@@ -58,9 +54,11 @@ def explain_command(
         str, typer.Option("--period-type", help="month, quarter, fiscal_year, ytd or ttm")
     ] = "month",
     format: FormatOption = "text",
-    warehouse_url: UrlOption = None,
+    warehouse_url: WarehouseUrlOption = None,
 ) -> None:
     """Explain one published value: definition, input files, gates, quarantine, publications."""
+    import sqlalchemy as sa
+
     from bsc_pipeline.trust.explain import ExplainError, explain_value, render_json, render_text
 
     try:
@@ -86,6 +84,8 @@ def spec_diff_command(
 ) -> None:
     """Which measures change between two specs (added, removed, changed, also through a
     measure they read) and, with --warehouse-url, which published months would move."""
+    import sqlalchemy as sa
+
     from bsc_pipeline.spec.loader import load_spec, resolve_targets_file
     from bsc_pipeline.trust.definitions import measure_definitions
     from bsc_pipeline.trust.spec_diff import (
@@ -121,9 +121,11 @@ def spec_diff_command(
 def definitions_command(
     measure: Annotated[str | None, typer.Option("--measure", help="one measure id")] = None,
     format: FormatOption = "text",
-    warehouse_url: UrlOption = None,
+    warehouse_url: WarehouseUrlOption = None,
 ) -> None:
     """When each measure's definition changed (the view v_measure_definition_history)."""
+    import sqlalchemy as sa
+
     engine = _engine(warehouse_url)
     view = sa.table(
         "v_measure_definition_history",

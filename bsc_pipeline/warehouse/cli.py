@@ -5,50 +5,61 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import sqlalchemy as sa
 import typer
 from rich.console import Console
 
-from bsc_pipeline.settings import Settings
-from bsc_pipeline.warehouse.engine import make_engine, upgrade_warehouse
-from bsc_pipeline.warehouse.errors import WarehouseError
-from bsc_pipeline.warehouse.export import ExportFormat, export_scorecard
-from bsc_pipeline.warehouse.period_close import close_period, period_state, reopen_period
-from bsc_pipeline.warehouse.readings import ExportPeriodType
-from bsc_pipeline.warehouse.roles import (
+from bsc_pipeline.cli_options import WarehouseUrlOption, resolve_warehouse_url
+from bsc_pipeline.warehouse.choices import (
     DEFAULT_OPERATOR,
     DEFAULT_READER,
     DEFAULT_WRITER,
-    OPERATOR_WRITES,
-    RoleNames,
-    apply_roles,
+    ExportFormat,
+    ExportPeriodType,
 )
 
 console = Console(stderr=True)
 
-period_app = typer.Typer(help="Close a month to freeze its numbers, or reopen it to restate.")
+period_app = typer.Typer(
+    help="Close a month to freeze its numbers, or reopen it to restate.", no_args_is_help=True
+)
 
-UrlOption = Annotated[
+PeriodOption = Annotated[str | None, typer.Option("--period", "-p", help="Month, YYYY-MM.")]
+OldPositional = Annotated[
     str | None,
-    typer.Option("--warehouse-url", help="SQLAlchemy URL; default BSC_WAREHOUSE_URL or SQLite"),
+    typer.Argument(
+        hidden=True, metavar="MONTH", help="old spelling of --period", show_default=False
+    ),
 ]
 
 
-def _url(url: str | None) -> str:
-    return url or Settings.from_env().warehouse_url
+def _month(period: str | None, positional: str | None) -> str:
+    """`--period`, or the positional month older scripts pass (still accepted, not shown)."""
+    if period and positional and period != positional:
+        raise typer.BadParameter(f"two months given: {positional} and --period {period}")
+    month = period or positional
+    if not month:
+        raise typer.BadParameter("give the month as --period YYYY-MM", param_hint="--period")
+    return month
 
 
 def _fail(error: Exception) -> typer.Exit:
-    console.print(f"[red]error:[/red] {error}")
+    console.print(f"[red]error:[/red] {error}", soft_wrap=True)
     return typer.Exit(code=1)
 
 
 @period_app.command("close")
 def close_command(
-    month: Annotated[str, typer.Argument(help="YYYY-MM")], warehouse_url: UrlOption = None
+    month_arg: OldPositional = None,
+    period: PeriodOption = None,
+    warehouse_url: WarehouseUrlOption = None,
 ) -> None:
     """Freeze a month: later runs do not overwrite it until it is reopened."""
-    url = _url(warehouse_url)
+    from bsc_pipeline.warehouse.engine import make_engine, upgrade_warehouse
+    from bsc_pipeline.warehouse.errors import WarehouseError
+    from bsc_pipeline.warehouse.period_close import close_period
+
+    month = _month(period, month_arg)
+    url = resolve_warehouse_url(warehouse_url)
     try:
         upgrade_warehouse(url)
         changed = close_period(make_engine(url), month)
@@ -59,12 +70,18 @@ def close_command(
 
 @period_app.command("reopen")
 def reopen_command(
-    month: Annotated[str, typer.Argument(help="YYYY-MM")],
     reason: Annotated[str, typer.Option("--reason", help="why the month is restated")],
-    warehouse_url: UrlOption = None,
+    month_arg: OldPositional = None,
+    period: PeriodOption = None,
+    warehouse_url: WarehouseUrlOption = None,
 ) -> None:
     """Reopen a closed month; the reason is recorded on every restated value."""
-    url = _url(warehouse_url)
+    from bsc_pipeline.warehouse.engine import make_engine, upgrade_warehouse
+    from bsc_pipeline.warehouse.errors import WarehouseError
+    from bsc_pipeline.warehouse.period_close import reopen_period
+
+    month = _month(period, month_arg)
+    url = resolve_warehouse_url(warehouse_url)
     try:
         upgrade_warehouse(url)
         reopen_period(make_engine(url), month, reason)
@@ -75,10 +92,17 @@ def reopen_command(
 
 @period_app.command("status")
 def status_command(
-    month: Annotated[str, typer.Argument(help="YYYY-MM")], warehouse_url: UrlOption = None
+    month_arg: OldPositional = None,
+    period: PeriodOption = None,
+    warehouse_url: WarehouseUrlOption = None,
 ) -> None:
     """Print `open` or `closed`."""
-    url = _url(warehouse_url)
+    from bsc_pipeline.warehouse.engine import make_engine, upgrade_warehouse
+    from bsc_pipeline.warehouse.errors import WarehouseError
+    from bsc_pipeline.warehouse.period_close import period_state
+
+    month = _month(period, month_arg)
+    url = resolve_warehouse_url(warehouse_url)
     try:
         upgrade_warehouse(url)
         typer.echo(period_state(make_engine(url), month))
@@ -88,7 +112,7 @@ def status_command(
 
 def export_command(
     period: Annotated[
-        str, typer.Option("--period", help="YYYY-MM, or a period label such as FY2025-Q1")
+        str, typer.Option("--period", "-p", help="YYYY-MM, or a period label such as FY2025-Q1")
     ],
     format: Annotated[ExportFormat, typer.Option("--format", help="csv, parquet or xlsx")] = "csv",
     period_type: Annotated[
@@ -96,10 +120,19 @@ def export_command(
         typer.Option("--period-type", help="month, quarter, fiscal_year, ytd or ttm"),
     ] = "month",
     out: Annotated[Path | None, typer.Option("--out", help="file to write")] = None,
-    warehouse_url: UrlOption = None,
+    warehouse_url: WarehouseUrlOption = None,
 ) -> None:
-    """Export the published scorecard of a period for finance."""
-    url = _url(warehouse_url)
+    """Export the published scorecard of a period for finance.
+
+    CSV and Parquet hold the rows of the reporting view; XLSX is a workbook to forward: a
+    Summary sheet (perspective, objective, measure, actual, target, status), a Data sheet with
+    the view's columns and a Notes sheet (period, run, data confidence, held measures).
+    """
+    from bsc_pipeline.warehouse.engine import make_engine, upgrade_warehouse
+    from bsc_pipeline.warehouse.errors import WarehouseError
+    from bsc_pipeline.warehouse.export import export_scorecard
+
+    url = resolve_warehouse_url(warehouse_url)
     try:
         upgrade_warehouse(url)
         path, rows = export_scorecard(make_engine(url), period, format, period_type, out)
@@ -115,7 +148,7 @@ warehouse_app.add_typer(roles_app, name="roles")
 
 @roles_app.command("apply")
 def roles_apply_command(
-    warehouse_url: UrlOption = None,
+    warehouse_url: WarehouseUrlOption = None,
     writer: Annotated[
         str, typer.Option("--writer", help="role the pipeline connects as; owns the schema")
     ] = DEFAULT_WRITER,
@@ -131,7 +164,12 @@ def roles_apply_command(
     Passwords are taken from BSC_WRITER_PASSWORD, BSC_OPERATOR_PASSWORD and BSC_READER_PASSWORD
     when set, and never printed. Run again after an upgrade that adds reporting views.
     """
-    url = _url(warehouse_url)
+    import sqlalchemy as sa
+
+    from bsc_pipeline.warehouse.errors import WarehouseError
+    from bsc_pipeline.warehouse.roles import OPERATOR_WRITES, RoleNames, apply_roles
+
+    url = resolve_warehouse_url(warehouse_url)
     try:
         report = apply_roles(url, RoleNames(writer=writer, operator=operator, reader=reader))
     except (WarehouseError, ValueError, sa.exc.SQLAlchemyError) as error:

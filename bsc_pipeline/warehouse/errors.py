@@ -17,7 +17,7 @@ class PeriodClosedError(WarehouseError):
     def __init__(self, month: str) -> None:
         super().__init__(
             f"month {month} is closed and is not overwritten; to restate it run "
-            f'`bsc period reopen {month} --reason "why it changes"` first'
+            f'`bsc period reopen --period {month} --reason "why it changes"` first'
         )
         self.month = month
 

@@ -1,4 +1,4 @@
-"""Finance exports of the published scorecard: the view's rows, as CSV, Parquet or Excel.
+"""Finance exports of the published scorecard: the view's rows as CSV or Parquet, or a workbook.
 
 Names come from the spec and data from extracts, so a text cell may begin with `=`: spreadsheet
 exports neutralise such cells (OWASP's CSV-injection rule) and numbers stay numbers.
@@ -7,16 +7,13 @@ exports neutralise such cells (OWASP's CSV-injection rule) and numbers stay numb
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from bsc_pipeline.warehouse.choices import FORMATS, ExportFormat, ExportPeriodType
 from bsc_pipeline.warehouse.errors import WarehouseError
-from bsc_pipeline.warehouse.readings import ExportPeriodType, read_scorecard
-
-ExportFormat = Literal["csv", "parquet", "xlsx"]
-FORMATS: tuple[ExportFormat, ...] = ("csv", "parquet", "xlsx")
+from bsc_pipeline.warehouse.readings import read_scorecard
 
 
 def default_export_path(period: str, period_type: str, fmt: str) -> Path:
@@ -33,7 +30,8 @@ def export_scorecard(
 ) -> tuple[Path, int]:
     """Write the scorecard rows for `period` to `out`; returns the path and the row count.
 
-    Excel cannot hold time zones, so there `published_at` is written as UTC without an offset.
+    XLSX is the workbook of `workbook.py` (Summary, Data, Notes); Excel cannot hold time zones,
+    so there `published_at` is written as UTC without an offset.
     """
     if fmt not in FORMATS:
         raise WarehouseError(f"unknown export format {fmt!r}; expected one of {FORMATS}")
@@ -51,16 +49,11 @@ def export_scorecard(
     elif fmt == "parquet":
         frame.to_parquet(partial, index=False)
     else:
-        _excel_frame(neutralise_formulas(frame)).to_excel(
-            partial, index=False, sheet_name=period[:31], engine="openpyxl"
-        )
+        from bsc_pipeline.warehouse.workbook import write_workbook
+
+        write_workbook(engine, neutralise_formulas(frame), period, period_type, partial)
     partial.replace(target)
     return target, len(frame)
-
-
-def _excel_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    zoned = [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
-    return frame.assign(**{c: frame[c].dt.tz_convert("UTC").dt.tz_localize(None) for c in zoned})
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bsc_pipeline.periods import Month
+from bsc_pipeline.warehouse.choices import ExportPeriodType
 from bsc_pipeline.warehouse.errors import WarehouseError
 
-ExportPeriodType = Literal["month", "quarter", "fiscal_year", "ytd", "ttm"]
 Reading = Literal["first_reported", "restated"]
 
 VIEWS = (

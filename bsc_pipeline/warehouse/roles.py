@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, make_url
 
+from bsc_pipeline.warehouse.choices import DEFAULT_OPERATOR, DEFAULT_READER, DEFAULT_WRITER
 from bsc_pipeline.warehouse.engine import make_engine, normalise_url, upgrade_warehouse
 from bsc_pipeline.warehouse.errors import WarehouseError
 from bsc_pipeline.warehouse.readings import VIEWS
@@ -34,9 +35,6 @@ ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 _RESERVED = frozenset({"public", "none", "current_role", "current_user", "session_user"})
 
-DEFAULT_WRITER = "bsc_writer"
-DEFAULT_OPERATOR = "bsc_operator"
-DEFAULT_READER = "bsc_reader"
 
 PASSWORD_ENV = {
     "writer": "BSC_WRITER_PASSWORD",

@@ -86,3 +86,20 @@ def test_list_leaves_history_out_unless_all(env, engine, spec, row, frame, monke
     everything = runner.invoke(app, ["list", "--all"])
     assert "historical" in everything.output and "revenue" in everything.output
     assert "2 event(s)" in everything.output
+
+
+def test_deliver_without_a_channel_says_how_to_configure_one(
+    env, engine, spec, row, frame, monkeypatch
+):
+    monkeypatch.delenv("BSC_SMTP_HOST")
+    events = plan_events(spec, frame(row("revenue", "2025-03", "red", 800.0)), frame(), run_id="r")
+    with engine.begin() as connection:
+        outbox.write_events(connection, events)
+
+    result = runner.invoke(app, ["deliver", "--warehouse-url", str(engine.url)])
+
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "1 event(s) pending: no alert channel is configured" in text
+    assert "set BSC_SMTP_HOST" in text and "slack_webhook_env" in text
+    assert len(outbox.list_events(engine, pending_only=True)) == 1, "kept for later"

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from benchmarks.cli import cli_table, measure_cli, write_cli_json
 from benchmarks.floor import files_read
 from benchmarks.growth import fitted_per_million, growth_steps
 from benchmarks.measure import Measured, TreeMemory, in_child
@@ -114,6 +115,25 @@ def test_micro_figures_time_the_operation_and_its_baseline(tmp_path: Path) -> No
     assert [f["name"] for f in written["figures"]] == [f.name for f in figures]
     assert written["figures"][1]["ratio"] == pytest.approx(figures[1].ratio)
     Console(record=True, width=200).print(micro_table(figures))
+
+
+def test_cli_figures_time_whole_processes_beside_a_bare_interpreter(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    figures = measure_cli(repeat=1, warehouse_url=url)
+    assert [f.command.split(" (")[0] for f in figures] == [
+        "python -c pass",
+        "bsc --help",
+        "bsc no-such-command",
+        "bsc spec check",
+        "bsc show",
+    ]
+    codes = {f.command: f.exit_code for f in figures}
+    assert codes["bsc --help"] == 0 and codes["bsc no-such-command (usage error)"] == 2
+    assert codes["bsc show"] == 1, "nothing published in an empty warehouse"
+    assert all(0 < f.best <= f.median < math.inf and f.cpu >= 0 for f in figures)
+    written = json.loads(write_cli_json(figures, [1.0], tmp_path).read_text())
+    assert [f["command"] for f in written["figures"]] == [f.command for f in figures]
+    Console(record=True, width=200).print(cli_table(figures))
 
 
 def _fails() -> None:

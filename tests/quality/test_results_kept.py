@@ -109,3 +109,37 @@ def test_frame_from_lake_json_matches_rows(clean, validator, make_context):
     assert len(frame) == 2 * (len(result.expectations) + 1)
     assert list(frame.iloc[0][["expectation", "passed", "unexpected_count"]]) == ["gate", False, 2]
     assert set(frame["run_id"]) == {"run-9"}
+
+
+def test_report_as_json_and_as_plain_lines(tmp_path, clean, validator, make_context):
+    import json
+
+    engine, url = _warehouse(tmp_path)
+    failed = _failed_gl(clean, validator, make_context)
+    with engine.begin() as c:
+        c.execute(sa.insert(schema.dq_result), gate_result_rows(failed.result, "run-1"))
+    runner = CliRunner()
+    args = ["report", "--period", MONTH, "--warehouse-url", url, "--failed"]
+    result = runner.invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["period"] == MONTH
+    check = next(r for r in payload["results"] if r["expectation"] == "in_reference:account")
+    assert set(check) == {
+        "dataset",
+        "expectation",
+        "column",
+        "severity",
+        "passed",
+        "element_count",
+        "unexpected_count",
+        "sample",
+        "run_id",
+    }
+    assert (check["dataset"], check["column"], check["run_id"]) == ("gl_lines", "account", "run-1")
+    assert check["passed"] is False and check["sample"] == ["9999", "8888"]
+
+    piped = runner.invoke(app, args)
+    line = next(x for x in piped.stdout.splitlines() if "in_reference:account[" in x)
+    assert line.startswith(f"{MONTH} gl_lines in_reference:account[account]: ")
+    assert ": FAIL (" in line and "e.g. 9999, 8888" in line

@@ -106,3 +106,33 @@ def test_check_unknown_dataset_is_a_usage_error(demo_landing):
     landing, config = demo_landing
     result = CliRunner().invoke(app, ["check", "--dataset", "nope"], env=_env(landing, config))
     assert result.exit_code == 2 and "unknown dataset 'nope'" in result.output
+
+
+def test_check_json_and_pipe_lines(demo_landing):
+    import json
+
+    landing, config = demo_landing
+    (landing / "gl_lines" / "gl_lines_2025-03.csv").write_text(
+        "entry_id,line_no,posting_date,account,amount\n"
+        "E1,1,2025-03-01,4000,1\nE1,2,2025-03-01,1100,bad\n",
+        encoding="utf-8",
+    )
+    env = _env(landing, config)
+    result = CliRunner().invoke(
+        app, ["check", "--dataset", "gl_lines", "--format", "json"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    (dataset,) = payload["datasets"]
+    assert dataset["dataset"] == "gl_lines" and dataset["usable"] is True
+    (file,) = dataset["files"]
+    assert (file["rows_read"], file["rows_rejected"], file["months"]) == (1, 1, ["2025-03"])
+    problem = next(p for p in dataset["problems"] if p["column"] == "amount")
+    assert (problem["line"], problem["seen"]) == (3, "'bad'")
+
+    piped = CliRunner().invoke(app, ["check", "--dataset", "gl_lines"], env=env)
+    lines = piped.stdout.splitlines()
+    assert lines[0].startswith(
+        "gl_lines: gl_lines/gl_lines_2025-03.csv: ok: 1 rows read, 1 rejected"
+    )
+    assert any("line 3, column 'amount'" in line for line in lines[1:])

@@ -131,3 +131,34 @@ def test_shipped_specs_have_no_error(name: str) -> None:
 
     errors = [str(p) for p in check_spec(spec, CONTRACTS) if p.severity == "error"]
     assert errors == []
+
+
+def test_check_in_a_pipe_prints_one_compiler_line_per_problem(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    long_id = "owner: no_such_owner_with_a_long_identifier_xyz"
+    spec.write_text(GOOD.replace("owner: cfo", long_id), encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["check", str(spec), "--contracts", str(CONTRACTS)], env={"COLUMNS": "40"}
+    )
+    assert result.exit_code == 1
+    problem, verdict = result.stdout.splitlines()
+    # file:line: severity: message (fix ...), never wrapped, however narrow the terminal
+    assert problem.startswith(f"{spec}:14: error: unknown owner ")
+    assert "'no_such_owner_with_a_long_identifier_xyz'" in problem
+    assert problem.endswith(")") and "(fix: " in problem
+    assert verdict == f"{spec}: invalid: 1 error(s), 0 warning(s)"
+
+
+def test_check_json_lists_problems_with_stable_keys(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(GOOD.replace("owner: cfo", "owner: cfoo"), encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["check", str(spec), "--contracts", str(CONTRACTS), "--format", "json"]
+    )
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert (payload["spec"], payload["valid"], payload["errors"]) == (str(spec), False, 1)
+    (problem,) = payload["problems"]
+    assert set(problem) == {"severity", "file", "line", "path", "message", "fix"}
+    assert (problem["severity"], problem["line"]) == ("error", 14)
+    assert "cfoo" in problem["message"] and problem["fix"]

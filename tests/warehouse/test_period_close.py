@@ -23,7 +23,7 @@ def test_a_closed_month_is_refused_and_left_as_it_was(engine, publish_args, wh):
     assert close_period(engine, "2025-02") is False
     before = wh.table_rows(engine, "fact_measure_period")
 
-    with pytest.raises(PeriodClosedError, match="bsc period reopen 2025-02"):
+    with pytest.raises(PeriodClosedError, match="bsc period reopen --period 2025-02"):
         publish_month(engine, "2025-02", **publish_args("2025-02", {"revenue": 1.0}))
 
     assert wh.table_rows(engine, "fact_measure_period") == before

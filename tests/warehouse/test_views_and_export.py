@@ -105,7 +105,11 @@ def test_exports_open_with_pandas_and_reconcile_with_the_view(two_months, tmp_pa
     view = read_scorecard(two_months, "2025-03")
     path, rows = export_scorecard(two_months, "2025-03", fmt, out=tmp_path / f"march.{fmt}")
     assert rows == len(view) == 2
-    reader = {"csv": pd.read_csv, "parquet": pd.read_parquet, "xlsx": pd.read_excel}[fmt]
+    reader = {
+        "csv": pd.read_csv,
+        "parquet": pd.read_parquet,
+        "xlsx": lambda path: pd.read_excel(path, sheet_name="Data"),
+    }[fmt]
     exported = reader(path)
     assert list(exported.columns) == list(view.columns)
     assert list(exported["measure_id"]) == list(view["measure_id"])
@@ -173,18 +177,29 @@ def test_an_alert_event_without_a_key_is_refused(engine, publish_args):
 
 def test_period_commands_close_and_reopen(url):
     runner = CliRunner()
-    closed = runner.invoke(period_app, ["close", "2025-04", "--warehouse-url", url])
+    closed = runner.invoke(period_app, ["close", "--period", "2025-04", "--warehouse-url", url])
     assert closed.exit_code == 0, closed.output
+    status = runner.invoke(period_app, ["status", "-p", "2025-04", "--warehouse-url", url])
+    assert status.stdout.strip() == "closed"
     refused = runner.invoke(
-        period_app, ["reopen", "2025-04", "--reason", " ", "--warehouse-url", url]
+        period_app, ["reopen", "--period", "2025-04", "--reason", " ", "--warehouse-url", url]
     )
     assert refused.exit_code == 1 and "needs a reason" in refused.output
+    # the positional month of older scripts still works
     reopened = runner.invoke(
         period_app, ["reopen", "2025-04", "--reason", "late data", "--warehouse-url", url]
     )
     assert reopened.exit_code == 0, reopened.output
     status = runner.invoke(period_app, ["status", "2025-04", "--warehouse-url", url])
     assert status.stdout.strip() == "open"
+
+
+def test_period_commands_need_one_month(url):
+    runner = CliRunner()
+    missing = runner.invoke(period_app, ["close", "--warehouse-url", url])
+    assert missing.exit_code == 2 and "--period" in missing.output
+    two = runner.invoke(period_app, ["close", "2025-04", "--period", "2025-05"])
+    assert two.exit_code == 2 and "two months given" in two.output
 
 
 def test_export_command(url, publish_args, tmp_path: Path):
@@ -201,7 +216,7 @@ def test_export_command(url, publish_args, tmp_path: Path):
     args = ["export", "--period", "2025-02", "--format", "xlsx", "--out", str(out)]
     result = CliRunner().invoke(app, [*args, "--warehouse-url", url])
     assert result.exit_code == 0, result.output
-    assert len(pd.read_excel(out)) == 2
+    assert len(pd.read_excel(out, sheet_name="Data")) == 2
     bad = CliRunner().invoke(app, [*args[:-4], "--format", "pdf", "--warehouse-url", url])
     assert bad.exit_code != 0
 
@@ -232,7 +247,7 @@ def test_text_that_starts_a_formula_is_exported_as_text_and_numbers_stay_numbers
         cells = exported.loc["revenue"].to_dict()
         churn_owner = exported.loc["churn_rate", "owner"]
     else:
-        sheet = openpyxl.load_workbook(path).active
+        sheet = openpyxl.load_workbook(path)["Data"]
         header = [c.value for c in sheet[1]]
         rows = {
             r[header.index("measure_id")]: r for r in sheet.iter_rows(min_row=2, values_only=True)
