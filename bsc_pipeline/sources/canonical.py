@@ -12,11 +12,12 @@ import pyarrow.compute as pc
 
 from bsc_pipeline.sources import values as v
 from bsc_pipeline.sources.contracts import ColumnContract, DatasetContract
-from bsc_pipeline.sources.expressions import ExpressionError, evaluate_rows
+from bsc_pipeline.sources.expressions import ExpressionError
 from bsc_pipeline.sources.mappings import ColumnMapping, Mapping, MappingError
 from bsc_pipeline.sources.pii import mask_line, mask_value, pii_source_columns
 from bsc_pipeline.sources.problems import SourceProblem, empty_rejected
 from bsc_pipeline.sources.readers import RawTable
+from bsc_pipeline.sources.row_evaluation import evaluate_rows
 
 LINEAGE = ["_source_file", "_source_line"]
 _TEXT = ColumnContract(type="string")

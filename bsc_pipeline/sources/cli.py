@@ -67,7 +67,7 @@ def _print_lines(results: list[DatasetCheck]) -> None:
             typer.echo(f"{result.dataset}: no files" + ("" if result.usable else " (unusable)"))
         for f in result.files:
             months = f"{f.months[0]}..{f.months[-1]}" if len(f.months) > 1 else "".join(f.months)
-            state = "ok" if f.readable else "unreadable"
+            state = "unreadable" if not f.readable else (f.note or "ok")
             typer.echo(
                 f"{result.dataset}: {f.file}: {state}: {f.rows_read} rows read, "
                 f"{f.rows_rejected} rejected, {f.rows_dropped} dropped, months {months or '-'}"

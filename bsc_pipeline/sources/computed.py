@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from bsc_pipeline.sources.contracts import ComputedColumn, DatasetContract
-from bsc_pipeline.sources.expressions import evaluate_rows
+from bsc_pipeline.sources.row_evaluation import evaluate_rows
 
 
 def _operand(frame: pd.DataFrame, arg: Any) -> Any:

@@ -17,8 +17,9 @@ from bsc_pipeline.sources import dataset as dataset_module
 from bsc_pipeline.sources import load_contracts, parsed, read_dataset
 from bsc_pipeline.sources.cli import app
 from bsc_pipeline.sources.contracts import ContractError
-from bsc_pipeline.sources.expressions import ExpressionError, evaluate_rows, parse_expression
+from bsc_pipeline.sources.expressions import ExpressionError, parse_expression
 from bsc_pipeline.sources.mappings import MappingError, load_mapping
+from bsc_pipeline.sources.row_evaluation import evaluate_rows
 from bsc_pipeline.spec.loader import load_spec
 from bsc_pipeline.spec.models import Filter
 

@@ -77,5 +77,11 @@ def test_status_in_a_pipe_and_as_json(published):
     assert "Pending alerts: 0" in plain.stdout
     result = runner.invoke(app, ["status", "--warehouse-url", published, "--format", "json"])
     payload = json.loads(result.stdout)
-    assert set(payload) == {"runs", "failed_gates", "pending_alerts"}
+    assert set(payload) == {
+        "runs",
+        "failed_gates",
+        "held_measures",
+        "decisions",
+        "pending_alerts",
+    }
     assert payload["pending_alerts"] == 0 and payload["failed_gates"] == []
