@@ -37,6 +37,7 @@ from bsc_pipeline.spec.models import (
     DerivedMeasure,
     Measure,
     RatioMeasure,
+    RetentionMeasure,
     SnapshotMeasure,
     Spec,
 )
@@ -104,7 +105,7 @@ class MeasureEngine:
         self.graph = MeasureGraph.from_spec(spec)
         self.measures: dict[str, Measure] = self.graph.measures
         self.horizon = self._horizon()
-        self._memo: dict[tuple[str, tuple[int, int, int]], Evaluation] = {}
+        self._memo: dict[tuple[str, tuple[int, int, int], str], Evaluation] = {}
         self._rows: dict[str, MonthRows] = {}
         self._month_idx: dict[tuple[str, str], np.ndarray] = {}
         self._ends: dict[tuple[str, int], float | None] = {}
@@ -127,9 +128,10 @@ class MeasureEngine:
 
     def evaluate(self, measure_id: str, window: Window) -> Evaluation:
         """The measure over the window, memoized."""
-        key = (measure_id, window.key)
+        measure = self.measures[measure_id]
+        key = (measure_id, window.key, _compares_with(measure, window))
         if key not in self._memo:
-            self._memo[key] = self._compute(self.measures[measure_id], window)
+            self._memo[key] = self._compute(measure, window)
         return self._memo[key]
 
     def prior(self, window: Window, versus: str) -> Window:
@@ -209,6 +211,8 @@ class MeasureEngine:
                 return self._ratio(measure, window)
             case SnapshotMeasure():
                 return self._snapshot(measure, window)
+            case RetentionMeasure():
+                return self._retention(measure, window)
             case DerivedMeasure():
                 return self._derived(measure, window)
             case ChangeMeasure():
@@ -219,18 +223,8 @@ class MeasureEngine:
         source = measure.source
         months = window.months
         held = self._held(source, months)
-        if self.data.info(source).mode == "snapshot":
-            # A snapshot holds every month it reaches back to; months before its first row
-            # (a budget that starts in January) have no data, which is not the same as 0.
-            start = self._coverage_start(source, self._date_column(measure))
-            missing = [m for m in months if start is None or m.index < start]
-            staged = len(missing) < len(months)
-            gaps = _month_runs(f"not covered by the {source} snapshot:", missing)
-        else:
-            missing = [m for m in months if not self.data.has_month(source, str(m))]
-            staged = len(missing) < len(months)
-            gaps = _not_staged(source, missing)
-        if not staged:
+        missing, gaps = self._unstaged(source, months)
+        if len(missing) == len(months):
             why = f"no data staged: {source} {_span(months)}"
             return Evaluation(NAN, held=held, gaps=gaps, reason=why)
         value, rows = self._aggregate(measure, months[0].index, months[-1].index)
@@ -280,6 +274,38 @@ class MeasureEngine:
             value = sum(present) / len(present) if present else NAN
         reason = None if not math.isnan(value) else "no rows active at month end"
         return Evaluation(value, value, NAN, held, tuple(gaps), reason)
+
+    def _retention(self, measure: RetentionMeasure, window: Window) -> Evaluation:
+        """Keys active in the window and in the whole previous period, over those of the latter."""
+        source = measure.source
+        before = self.previous_whole(window)
+        months, earlier = window.months, before.months
+        held = self._held(source, [*earlier, *months])
+        missing_now, gaps_now = self._unstaged(source, months)
+        missing_before, gaps_before = self._unstaged(source, earlier)
+        gaps = (*gaps_before, *gaps_now)
+        for missing, span in ((missing_before, earlier), (missing_now, months)):
+            if len(missing) == len(span):
+                why = f"no data staged: {source} {_span(span)}"
+                return Evaluation(NAN, held=held, gaps=gaps, reason=why)
+        rows = self._key_rows(measure)
+        previous = rows.distinct_codes(earlier[0].index, earlier[-1].index)
+        if previous.size == 0:
+            why = f"zero denominator (no {measure.key} active in {before.period.label})"
+            return Evaluation(NAN, NAN, 0.0, held, gaps, why)
+        current = rows.distinct_codes(months[0].index, months[-1].index)
+        retained = float(np.intersect1d(previous, current, assume_unique=True).size)
+        value = retained / previous.size * measure.scale
+        return Evaluation(value, retained, float(previous.size), held, gaps)
+
+    def previous_whole(self, window: Window) -> Window:
+        """The whole period a retention compares with: the previous period of the same type,
+        or for a year to date the whole previous fiscal year."""
+        if window.period.period_type == "ytd":
+            period = self.calendar.year(window.period.first.shift(-1))
+        else:
+            period = self.calendar.prior_period(window.period)
+        return Window(period, period.last)
 
     def _derived(self, measure: DerivedMeasure, window: Window) -> Evaluation:
         formula = self.graph.formulas[measure.id]
@@ -351,7 +377,25 @@ class MeasureEngine:
             self._aggregates[key] = self._base_rows(measure).aggregate(measure.agg, first, last)
         return self._aggregates[key]
 
-    def _date_column(self, measure: BaseMeasure) -> str:
+    def _key_rows(self, measure: RetentionMeasure) -> MonthRows:
+        """Rows of matching keys by month, with the keys as codes (no key: not active)."""
+        if measure.id in self._rows:
+            return self._rows[measure.id]
+        date_column = self._date_column(measure)
+        frame = self._source_frame(measure.source)
+        if frame is None:
+            self._rows[measure.id] = MonthRows.empty()
+            return self._rows[measure.id]
+        needed = [date_column, measure.key, *filter_columns(measure.filters)]
+        _require_columns(f"measure {measure.id}", measure.source, frame, needed)
+        mask = filter_mask(frame, measure.filters, owner=f"measure {measure.id}")
+        months = self._dated(measure.source, date_column, frame)[mask]
+        codes = pd.factorize(frame[measure.key])[0][mask]
+        numbers = np.where(codes >= 0, 1.0, np.nan)
+        self._rows[measure.id] = MonthRows.build(months, numbers, codes)
+        return self._rows[measure.id]
+
+    def _date_column(self, measure: BaseMeasure | RetentionMeasure) -> str:
         date_column = measure.date_column or self.data.info(measure.source).month_column
         if date_column is None:
             raise MeasureError(
@@ -359,6 +403,30 @@ class MeasureEngine:
                 "set date_column to the date that places a row in a month"
             )
         return date_column
+
+    def _unstaged(self, source: str, months: list[Month]) -> tuple[list[Month], tuple[str, ...]]:
+        """Months of a window without staged data for a dataset, and the note that says so."""
+        info = self.data.info(source)
+        if info.mode == "snapshot":
+            missing = self._not_covered(source, info.month_column, months)
+            return missing, _month_runs(f"not covered by the {source} snapshot:", missing)
+        missing = [m for m in months if not self.data.has_month(source, str(m))]
+        return missing, _not_staged(source, missing)
+
+    def _not_covered(
+        self, dataset: str, month_column: str | None, months: list[Month]
+    ) -> list[Month]:
+        """Months of the window a snapshot has no data for.
+
+        A monthly snapshot (a budget with a month column) holds the months it reaches back to;
+        months before its first row have no data, which is not the same as 0. An undated
+        snapshot (an HR master file) is the whole truth for every month: a measure dating its
+        rows by another column (leavers by termination date) counts 0 in a month none fall in.
+        """
+        if month_column is None:
+            return [] if self._source_frame(dataset) is not None else list(months)
+        start = self._coverage_start(dataset, month_column)
+        return [m for m in months if start is None or m.index < start]
 
     def _coverage_start(self, dataset: str, date_column: str) -> int | None:
         """First month (index) a snapshot dataset has a row in, None when it has none."""
@@ -452,6 +520,12 @@ class MeasureEngine:
             windows = [self.prior(w, v) for w in windows for v in ("prior_period", "prior_year")]
             earliest = min(earliest, *(w.period.first for w in windows))
         return earliest
+
+
+def _compares_with(measure: Measure, window: Window) -> str:
+    """What besides its months a window's value depends on: a retention's previous period
+    depends on the period type (a YTD of one month compares with a year, the month with M−1)."""
+    return window.period.period_type if isinstance(measure, RetentionMeasure) else ""
 
 
 def _require_columns(owner: str, dataset: str, frame: pd.DataFrame, columns: list[str]) -> None:
