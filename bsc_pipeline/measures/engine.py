@@ -77,6 +77,8 @@ class Evaluation:
     held: tuple[str, ...] = ()
     gaps: tuple[str, ...] = ()
     reason: str | None = None
+    not_started: bool = False
+    """No value because a source had not started yet (data_state `not_started`)."""
 
 
 def compute_measure_values(
@@ -225,8 +227,7 @@ class MeasureEngine:
         held = self._held(source, months)
         missing, gaps = self._unstaged(source, months)
         if len(missing) == len(months):
-            why = f"no data staged: {source} {_span(months)}"
-            return Evaluation(NAN, held=held, gaps=gaps, reason=why)
+            return self._nothing(source, months, held, gaps)
         value, rows = self._aggregate(measure, months[0].index, months[-1].index)
         reason = None
         if math.isnan(value):
@@ -240,13 +241,15 @@ class MeasureEngine:
         held, gaps = _merge(num, den)
         if math.isnan(den.value):
             why = f"no denominator ({measure.denominator}: {den.reason or 'no value'})"
-            return Evaluation(NAN, num.value, den.value, held, gaps, why)
+            early = den.not_started
+            return Evaluation(NAN, num.value, den.value, held, gaps, why, early)
         if den.value == 0:
             why = f"zero denominator ({measure.denominator})"
             return Evaluation(NAN, num.value, den.value, held, gaps, why)
         if math.isnan(num.value):
             why = f"no numerator ({measure.numerator}: {num.reason or 'no value'})"
-            return Evaluation(NAN, num.value, den.value, held, gaps, why)
+            early = num.not_started
+            return Evaluation(NAN, num.value, den.value, held, gaps, why, early)
         value = num.value / den.value * measure.scale
         if measure.annualise:
             value *= 12 / len(window.months)
@@ -254,22 +257,25 @@ class MeasureEngine:
 
     def _snapshot(self, measure: SnapshotMeasure, window: Window) -> Evaluation:
         months = window.months
-        held = self._held(measure.source, months)
-        ends = [(m, self._month_end(measure, m)) for m in months]
+        source = measure.source
+        held = self._held(source, months)
+        early = self._early(source, months)
+        ends = [(m, None if m in early else self._month_end(measure, m)) for m in months]
         with_data = [(m, v) for m, v in ends if v is not None]
-        missing = [m for m, v in ends if v is None]
+        missing = [m for m, v in ends if v is None and m not in early]
         if not with_data:
-            why = f"no data staged: {measure.source} {_span(months)}"
-            return Evaluation(NAN, held=held, gaps=_not_staged(measure.source, missing), reason=why)
+            none = (*_not_started(source, early), *_not_staged(source, missing))
+            return self._nothing(source, months, held, none)
         gaps: list[str] = []
         if measure.rollup == "period_end":
             # Earlier month ends do not enter a period-end value, so only a missing end matters.
             last, value = with_data[-1]
             if last != months[-1]:
-                gaps.extend(_not_staged(measure.source, [m for m in missing if m > last]))
+                gaps.extend(_not_staged(source, [m for m in missing if m > last]))
                 gaps.append(f"period-end value taken at the end of {last}")
         else:
-            gaps.extend(_not_staged(measure.source, missing))
+            gaps.extend(_not_started(source, early))
+            gaps.extend(_not_staged(source, missing))
             present = [v for _, v in with_data if not math.isnan(v)]
             value = sum(present) / len(present) if present else NAN
         reason = None if not math.isnan(value) else "no rows active at month end"
@@ -286,8 +292,7 @@ class MeasureEngine:
         gaps = (*gaps_before, *gaps_now)
         for missing, span in ((missing_before, earlier), (missing_now, months)):
             if len(missing) == len(span):
-                why = f"no data staged: {source} {_span(span)}"
-                return Evaluation(NAN, held=held, gaps=gaps, reason=why)
+                return self._nothing(source, span, held, gaps)
         rows = self._key_rows(measure)
         previous = rows.distinct_codes(earlier[0].index, earlier[-1].index)
         if previous.size == 0:
@@ -313,7 +318,7 @@ class MeasureEngine:
         result = evaluate(formula, {name: e.value for name, e in inputs.items()})
         value = float(result) if not isinstance(result, pd.Series) else NAN
         held, gaps = _merge(*inputs.values())
-        reason = None
+        reason, early = None, False
         if math.isnan(value):
             missing = [name for name, e in inputs.items() if math.isnan(e.value)]
             reason = (
@@ -321,7 +326,11 @@ class MeasureEngine:
                 if missing
                 else "formula has no value (division by zero)"
             )
-        return Evaluation(value, value, NAN, held, gaps, reason)
+            why_early = [inputs[name].reason for name in missing if inputs[name].not_started]
+            early = bool(why_early)
+            if why_early:
+                reason += f" ({why_early[0]})"
+        return Evaluation(value, value, NAN, held, gaps, reason, early)
 
     def _change(self, measure: ChangeMeasure, window: Window) -> Evaluation:
         base_window = self.prior(window, measure.versus)
@@ -341,7 +350,8 @@ class MeasureEngine:
         elif math.isnan(current.value):
             reason = f"no value of {measure.of}"
         if reason:
-            return Evaluation(NAN, held=held, gaps=gaps, reason=reason)
+            early = base.not_started or current.not_started
+            return Evaluation(NAN, held=held, gaps=gaps, reason=reason, not_started=early)
         value = current.value - base.value
         if measure.change_as == "percent":
             value = value / abs(base.value) * 100
@@ -405,13 +415,33 @@ class MeasureEngine:
         return date_column
 
     def _unstaged(self, source: str, months: list[Month]) -> tuple[list[Month], tuple[str, ...]]:
-        """Months of a window without staged data for a dataset, and the note that says so."""
+        """Months of a window without data for a dataset (not started, or not staged), and the
+        notes that say so."""
+        early = self._early(source, months)
+        started = [m for m in months if m not in early]
         info = self.data.info(source)
         if info.mode == "snapshot":
-            missing = self._not_covered(source, info.month_column, months)
-            return missing, _month_runs(f"not covered by the {source} snapshot:", missing)
-        missing = [m for m in months if not self.data.has_month(source, str(m))]
-        return missing, _not_staged(source, missing)
+            missing = self._not_covered(source, info.month_column, started)
+            notes = _month_runs(f"not covered by the {source} snapshot:", missing)
+        else:
+            missing = [m for m in started if not self.data.has_month(source, str(m))]
+            notes = _not_staged(source, missing)
+        return [*early, *missing], (*_not_started(source, early), *notes)
+
+    def _early(self, source: str, months: list[Month]) -> list[Month]:
+        """Months of the window before the dataset's source started delivering."""
+        return [m for m in months if self.data.not_started(source, str(m)) is not None]
+
+    def _nothing(
+        self, source: str, months: list[Month], held: tuple[str, ...], gaps: tuple[str, ...]
+    ) -> Evaluation:
+        """No data for any month of a span: the source had not started, or nothing was staged."""
+        early = self._early(source, months)
+        if len(early) == len(months):
+            why = self.data.not_started(source, str(months[-1]))
+            return Evaluation(NAN, held=held, gaps=gaps, reason=why, not_started=True)
+        why = f"no data staged: {source} {_span(months)}"
+        return Evaluation(NAN, held=held, gaps=gaps, reason=why)
 
     def _not_covered(
         self, dataset: str, month_column: str | None, months: list[Month]
@@ -569,6 +599,11 @@ def _merge(*parts: Evaluation) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return held, gaps
 
 
+def _not_started(dataset: str, months: list[Month]) -> tuple[str, ...]:
+    """One note naming the months before a source started: `not started: training 2024-01..`."""
+    return _month_runs(f"not started: {dataset}", months)
+
+
 def _not_staged(dataset: str, months: list[Month]) -> tuple[str, ...]:
     """One note naming the missing months as runs: `not staged: gl_lines 2023-04..2023-12`."""
     return _month_runs(f"not staged: {dataset}", months)
@@ -597,7 +632,8 @@ def _state(
     if result.held:
         return "held", list(result.held)
     if math.isnan(result.value):
-        return "no_data", [result.reason or "no value"]
+        state = "not_started" if result.not_started else "no_data"
+        return state, [result.reason or "no value"]
     notes = list(result.gaps)
     if period.is_partial(as_of):
         counted, total = len(window.months), len(period.months)

@@ -49,7 +49,7 @@ from bsc_pipeline.warehouse.frames import (
 ALLOWED_VALUES: dict[str, frozenset[str]] = {
     "period_type": frozenset({"month", "quarter", "fiscal_year", "ytd", "ttm"}),
     "status": frozenset({"green", "amber", "red", "no_data", "held"}),
-    "data_state": frozenset({"complete", "partial", "held", "no_data"}),
+    "data_state": frozenset({"complete", "partial", "held", "no_data", "not_started"}),
     "trend": frozenset({"up", "down", "flat"}),
     "threshold_basis": frozenset({"relative", "absolute"}),
 }
