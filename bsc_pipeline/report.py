@@ -59,18 +59,19 @@ def _note(balance_flag: object, data_note: object, status: str) -> str:
     return ""
 
 
-def _fmt_target(low: object, high: object, unit: str) -> str:
+def _fmt_target(low: object, high: object, unit: str, decimals: int = 1) -> str:
     """A range target reads `285–375 people`; any other target as a single figure."""
     if high is None or (isinstance(high, float) and math.isnan(high)):
-        return _fmt(low, unit)
-    return f"{_fmt(low, '').strip()}–{_fmt(high, unit)}"
+        return _fmt(low, unit, decimals)
+    return f"{_fmt(low, '', decimals).strip()}–{_fmt(high, unit, decimals)}"
 
 
-def _fmt(value: object, unit: str) -> str:
+def _fmt(value: object, unit: str, decimals: int = 1) -> str:
+    """`value` with the measure's `decimals` (a rate of 0.0125 is not 0.0), thousands separated."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     number = float(value)  # type: ignore[arg-type]
-    text = f"{number:,.0f}" if abs(number) >= 1000 else f"{number:,.1f}"
+    text = f"{number:,.{decimals}f}"
     if unit == "%":
         return f"{text} %"
     return f"{text} {unit.replace('_', ' ')}".rstrip()
@@ -97,6 +98,7 @@ def render_scorecard(settings: Settings, month: str, console: Console) -> None:
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     arrows = {"up": "↑", "down": "↓", "flat": "→"}
+    decimals = _decimals(engine)
     for perspective, by_perspective in rows.groupby("perspective", sort=False):
         table.add_row(f"[bold]{perspective}[/]", "", "", "", "", "", "")
         for objective, by_objective in by_perspective.groupby("objective", sort=False):
@@ -105,8 +107,10 @@ def render_scorecard(settings: Settings, month: str, console: Console) -> None:
                 note = _note(r.balance_flag, r.data_note, str(r.status))
                 table.add_row(
                     f"    {r.measure_name}",
-                    _fmt(r.actual, str(r.unit)),
-                    _fmt_target(r.target, r.target_high, str(r.unit)),
+                    _fmt(r.actual, str(r.unit), decimals.get(str(r.measure_id), 1)),
+                    _fmt_target(
+                        r.target, r.target_high, str(r.unit), decimals.get(str(r.measure_id), 1)
+                    ),
                     STATUS_STYLE.get(str(r.status), str(r.status)),
                     arrows.get(str(r.trend), ""),
                     str(r.owner or ""),
@@ -116,6 +120,13 @@ def render_scorecard(settings: Settings, month: str, console: Console) -> None:
     counts = {str(k): int(v) for k, v in rows["status"].value_counts().items()}
     console.print("  ".join(f"{STATUS_STYLE.get(k, k)} {v}" for k, v in sorted(counts.items())))
     render_strategy_map(engine, month, console)
+
+
+def _decimals(engine: sa.Engine) -> dict[str, int]:
+    """Each measure's display decimals from the spec (`dim_measure`)."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT measure_id, decimals FROM dim_measure"))
+        return {str(measure_id): int(places) for measure_id, places in rows}
 
 
 def render_strategy_map(engine: sa.Engine, month: str, console: Console) -> None:

@@ -38,6 +38,7 @@ MEASURES = [
         "source": "employees",
         "agg": "count",
         "date_column": "termination_date",
+        "decimals": 2,
         "target": {"kind": "constant", "value": 1},
     },
     {
@@ -49,6 +50,7 @@ MEASURES = [
         "kind": "base",
         "source": "survey_responses",
         "agg": "count",
+        "decimals": 0,
         "target": {"kind": "constant", "value": 3},
     },
     {
@@ -173,3 +175,19 @@ def test_a_held_month_carries_null_then_the_previous_figure(
     for period, figure in (("2025-02", 3), ("FY2025-Q1", 7)):
         held = _row(settings, "survey_count", period, "2025-02")
         assert (held["status"], held["value"]) == ("held", figure)
+
+
+def test_bsc_show_prints_the_measures_decimals(company: Settings) -> None:
+    from rich.console import Console
+
+    from bsc_pipeline.report import _fmt, render_scorecard
+
+    console = Console(record=True, width=300)
+    render_scorecard(company, "2025-01", console)
+    text = console.export_text()
+    # January: 4 responses, 0 leavers; survey_count has decimals 0, leavers decimals 2.
+    assert "4 count" in text
+    assert "0.00 employees" in text
+    assert _fmt(0.0125, "ratio", 4) == "0.0125 ratio"
+    assert _fmt(0.02, "ratio", 4) == "0.0200 ratio"
+    assert _fmt(1234.5, "EUR", 0) == "1,234 EUR"
