@@ -132,7 +132,7 @@ class Pipeline:
         raw = self.lake.read_frame("raw", month, dataset)
         rejected = self.lake.read_frame("raw", f"{month}.rejected", dataset)
         start = self.source_start(dataset)
-        if start is not None and not start.started(month) and not (meta or {}).get("files"):
+        if start is not None and not start.started(month):
             outcome = not_started_gate(month, start, raw)
         elif meta is None or raw is None:
             outcome = failed_gate(dataset, month, f"{dataset} {month} was never extracted")
@@ -164,12 +164,16 @@ class Pipeline:
 
     def source_start(self, dataset: str) -> SourceStart | None:
         """The dataset's first month: declared in its contract, or its first delivery (read
-        afresh: a source that starts delivering is seen by the next run)."""
+        afresh: a source that starts delivering is seen by the next run).
+
+        A snapshot starts only where declared: its first file also serves the months before it
+        (the newest file when none is that old), so they are not missing anything.
+        """
         from bsc_pipeline.quality.starts import landing_months, source_start
         from bsc_pipeline.warehouse.run_files import first_published_month
 
         contract = self.contracts[dataset]
-        if contract.starts is not None:
+        if contract.starts is not None or contract.mode == "snapshot":
             return source_start(dataset, declared=contract.starts, delivered=[])
         delivered = landing_months(self.settings.landing_dir, dataset, self.settings.sources_config)
         return source_start(

@@ -5,7 +5,8 @@ no owner is alerted and the month stays out of volume baselines. A month from th
 on without a file is a missing extract (held, alert). The first month is declared in the
 contract (`starts: 2024-03`) or else inferred: the earliest month of a file in the landing zone
 or of a file a published run read (so deleting old landing files never turns months already
-published into months that did not start).
+published into months that did not start). A snapshot dataset starts only where declared: its
+first file also serves the months before it.
 """
 
 from __future__ import annotations

@@ -121,11 +121,17 @@ def test_months_before_a_source_started_are_not_started_without_hold_or_alert(
     company: Settings,
 ) -> None:
     december = _query(company, "SELECT * FROM fact_measure_period WHERE as_of_month = '2024-12'")
-    month = december[december["period_type"] == "month"]
-    assert set(month["data_state"]) == {"not_started"}
-    assert set(month["status"]) == {"no_data"}
-    assert month["value"].isna().all()
-    assert month["data_note"].str.contains("source not started: ").all()
+    month = december[december["period_type"] == "month"].set_index("measure_id")
+    # Every monthly source starts in January 2025 (its first delivery).
+    early = month.drop(index=["headcount", "leavers"])
+    assert set(early["data_state"]) == {"not_started"}
+    assert set(early["status"]) == {"no_data"}
+    assert early["value"].isna().all()
+    assert early["data_note"].str.contains("source not started: ").all()
+    assert "source not started: gl_lines starts 2025-01" in month.loc["revenue", "data_note"]
+    # The employees snapshot of January also serves December, as before: e1 and e2 employed.
+    assert month.loc["headcount", "value"] == 2
+    assert (month.loc["leavers", "value"], month.loc["leavers", "data_state"]) == (0, "complete")
     # Training starts in February (its first delivery): January's training is not started,
     # and so is training per employee; nothing else of January is.
     hours = _row(company, "training_hours_per_employee", "2025-01", "2025-01")

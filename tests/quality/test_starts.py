@@ -63,3 +63,5 @@ def test_months_before_a_declared_start_stay_out_of_the_volume_baseline(
     assert inferred._recent_volumes("training", "2025-03", inferred.rebuild())[:2] == [1, 2]
     assert declared.source_start("training").month == "2025-02"  # type: ignore[union-attr]
     assert inferred.source_start("training").how == "first delivery"  # type: ignore[union-attr]
+    # A snapshot's first file serves the months before it: it starts only where declared.
+    assert inferred.source_start("employees") is None
