@@ -25,6 +25,7 @@ from bsc_pipeline.spec.loader import load_spec
 from bsc_pipeline.spec.models import Spec
 
 if TYPE_CHECKING:
+    from bsc_pipeline.quality.starts import SourceStart
     from bsc_pipeline.rebuild import LakeRebuild
 
 VOLUME_HISTORY_MONTHS = 6
@@ -134,12 +135,16 @@ class Pipeline:
         """
         from bsc_pipeline.quality.decisions import apply_decision, latest_decision
         from bsc_pipeline.quality.gate import GateContext, failed_gate, run_gate
+        from bsc_pipeline.quality.starts import not_started_gate
         from bsc_pipeline.quality.suites import reference_datasets
 
         meta = self.lake.read_json("raw", month, dataset)
         raw = self.lake.read_frame("raw", month, dataset)
         rejected = self.lake.read_frame("raw", f"{month}.rejected", dataset)
-        if meta is None or raw is None:
+        start = self.source_start(dataset)
+        if start is not None and not start.started(month):
+            outcome = not_started_gate(month, start, raw)
+        elif meta is None or raw is None:
             outcome = failed_gate(dataset, month, f"{dataset} {month} was never extracted")
         elif not meta["usable"]:
             outcome = failed_gate(dataset, month, meta["reason"] or "extract unusable", raw)
@@ -167,6 +172,26 @@ class Pipeline:
         self.lake.write_json(result.to_dict(), "gate", month, dataset)
         return result
 
+    def source_start(self, dataset: str) -> SourceStart | None:
+        """The dataset's first month: declared in its contract, or its first delivery (read
+        afresh: a source that starts delivering is seen by the next run).
+
+        A snapshot starts only where declared: its first file also serves the months before it
+        (the newest file when none is that old), so they are not missing anything.
+        """
+        from bsc_pipeline.quality.starts import landing_months, source_start
+        from bsc_pipeline.warehouse.run_files import first_published_month
+
+        contract = self.contracts[dataset]
+        if contract.starts is not None or contract.mode == "snapshot":
+            return source_start(dataset, declared=contract.starts, delivered=[])
+        delivered = landing_months(self.settings.landing_dir, dataset, self.settings.sources_config)
+        return source_start(
+            dataset,
+            declared=None,
+            delivered=[*delivered, first_published_month(self.reader, dataset)],
+        )
+
     def compute_measures(self, month: str) -> pd.DataFrame:
         """Every measure of the spec for every period type as of `month`."""
         from bsc_pipeline.measures import TargetBook, compute_measure_values
@@ -178,6 +203,7 @@ class Pipeline:
             self.contracts,
             columns=columns_read(self.spec, self.contracts),
             rebuild=self.rebuild().staged,
+            starts={d: start for d in self.datasets if (start := self.source_start(d))},
         )
         targets = TargetBook.from_spec(
             self.spec, resolve_targets_file(self.settings.spec_path, self.spec)
@@ -331,8 +357,13 @@ class Pipeline:
         this = Month.parse(month)
         window = max(VOLUME_HISTORY_MONTHS, self.contracts[dataset].completeness.baseline_months)
         volumes: list[int | None] = []
+        start = self.source_start(dataset)
         for back in range(1, window + 1):
-            meta = rebuild.raw_meta(dataset, str(this.shift(-back))) or {}
+            earlier = str(this.shift(-back))
+            if start is not None and not start.started(earlier):
+                volumes.append(None)  # not started: no baseline month, never a 0
+                continue
+            meta = rebuild.raw_meta(dataset, earlier) or {}
             delivered = meta.get("usable") and meta.get("files")
             volumes.append(int(meta["row_count"]) if delivered else None)
         return volumes
@@ -372,12 +403,15 @@ class LakeFrameLoader:
         contracts: dict[str, Any],
         columns: Mapping[str, Sequence[str]] | None = None,
         rebuild: Callable[[str, str], str | None] | None = None,
+        starts: Mapping[str, SourceStart] | None = None,
     ) -> None:
-        """`rebuild(dataset, month)` restores a month the lake lost, or says why it cannot."""
+        """`rebuild(dataset, month)` restores a month the lake lost, or says why it cannot;
+        `starts` gives each dataset's first month (earlier months are not started)."""
         self.lake = lake
         self.contracts = contracts
         self.columns = dict(columns or {})
         self.rebuild = rebuild
+        self.starts = dict(starts or {})
         self._cache: dict[tuple[str, str], pd.DataFrame | None] = {}
         self._lost: dict[tuple[str, str], str | None] = {}
 
@@ -414,6 +448,10 @@ class LakeFrameLoader:
                 rows = rows.sort_values(version, kind="stable")
             rows = rows.drop_duplicates(subset=list(_attr(contract, "keys")), keep="last")
         return rows
+
+    def not_started(self, dataset: str, month: str) -> str | None:
+        start = self.starts.get(dataset)
+        return None if start is None or start.started(month) else start.note
 
     def has_month(self, dataset: str, month: str) -> bool:
         self._restore(dataset, month)

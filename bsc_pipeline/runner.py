@@ -32,7 +32,7 @@ from bsc_pipeline.defs.stuck_runs import DeadRun, free_dead_holders, holder_tags
 from bsc_pipeline.failures import explain_error_info, first_line
 from bsc_pipeline.lake import Lake
 from bsc_pipeline.periods import Month
-from bsc_pipeline.settings import Settings
+from bsc_pipeline.settings import PROJECT_ROOT, Settings
 
 BACKFILL_TAG = "bsc/backfill"
 DISTRIBUTED = ("multiprocess", "celery")
@@ -61,12 +61,30 @@ class RunReport:
         return all(o.succeeded for o in [*self.outcomes, *self.recomputed])
 
 
+QUIET_INSTANCE: dict[str, Any] = {"telemetry": {"enabled": False}}
+"""Settings of a throwaway instance: no usage statistics, so no telemetry banner either."""
+
+
 def dagster_instance() -> dg.DagsterInstance:
     """The instance under DAGSTER_HOME when set (runs show in the UI), else a throwaway one."""
     if not os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.ephemeral()
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+        return dg.DagsterInstance.ephemeral(settings=QUIET_INSTANCE)
+    ensure_instance_config(Path(os.environ["DAGSTER_HOME"]))
     return dg.DagsterInstance.get()
+
+
+def ensure_instance_config(home: Path) -> None:
+    """Give a DAGSTER_HOME without `dagster.yaml` the project's one, as `make install` does.
+
+    Without it Dagster warns about the missing file and prints its telemetry banner on every
+    `bsc` run not started through `make`. An existing file is left alone.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    if (home / "dagster.yaml").exists() or (home / "dagster.yml").exists():
+        return
+    project = PROJECT_ROOT / "deploy" / "dagster.yaml"
+    text = project.read_text(encoding="utf-8") if project.exists() else ""
+    (home / "dagster.yaml").write_text(text or "telemetry:\n  enabled: false\n", encoding="utf-8")
 
 
 def landed_months(settings: Settings) -> list[str]:
@@ -336,13 +354,14 @@ def _node_output(result: Any, node: str, default: Any) -> Any:
 def _persistent_instance(console: Console) -> Iterator[dg.DagsterInstance]:
     """The instance under DAGSTER_HOME, or a temporary one (worker processes need storage)."""
     if os.environ.get("DAGSTER_HOME"):
+        ensure_instance_config(Path(os.environ["DAGSTER_HOME"]))
         with dg.DagsterInstance.get() as instance:
             yield instance
         return
     console.print("[dim]DAGSTER_HOME is not set: this backfill's run is kept in a temp folder[/]")
     with (
         tempfile.TemporaryDirectory(prefix="bsc-dagster-") as home,
-        dg.DagsterInstance.local_temp(home) as instance,
+        dg.DagsterInstance.local_temp(home, overrides=QUIET_INSTANCE) as instance,
     ):
         yield instance
 

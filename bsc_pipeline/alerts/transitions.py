@@ -274,12 +274,20 @@ def _kinds(spec: Spec, rows: pd.DataFrame, last_red_alert: Mapping[str, str]) ->
             (status == "red") & (before == "red") & due & ~same_period,
             status.isin(["green", "amber"]) & (before == "red"),
             status == "held",
-            # A measure that never had a value (growth in its first year) is not news.
-            (status == "no_data") & before.isin(JUDGED),
+            # A measure that never had a value (growth in its first year) is not news, nor one
+            # whose source has not started delivering (data_state not_started).
+            (status == "no_data") & before.isin(JUDGED) & ~_not_started(rows),
         ],
         ["red", "repeat", "recovery", "held", "no_data"],
         default="",
     )
+
+
+def _not_started(rows: pd.DataFrame) -> pd.Series:
+    """Rows with no data because a source had not started yet: nothing went missing."""
+    if "data_state" not in rows.columns:
+        return pd.Series(False, index=rows.index)
+    return (rows["data_state"] == "not_started").fillna(False).astype(bool)
 
 
 def _event(

@@ -115,6 +115,11 @@ class MonthRows:
                 result = numbers.max()
         return float(result), row_count
 
+    def distinct_codes(self, first: int, last: int) -> np.ndarray:
+        """The distinct codes of valued rows in months [first, last], sorted."""
+        assert self.codes is not None
+        return np.unique(self.codes[_span(self.month, first, last)])
+
 
 def _span(months: np.ndarray, first: int, last: int) -> slice:
     """Positions of sorted rows whose month index is within [first, last]."""

@@ -17,6 +17,7 @@ from bsc_pipeline.spec.models import (
     DerivedMeasure,
     Measure,
     RatioMeasure,
+    RetentionMeasure,
     SnapshotMeasure,
     Spec,
 )
@@ -60,17 +61,19 @@ class MeasureGraph:
                 continue
             visited.add(current)
             measure = self.measures[current]
-            if isinstance(measure, BaseMeasure | SnapshotMeasure):
+            if isinstance(measure, BaseMeasure | SnapshotMeasure | RetentionMeasure):
                 seen.setdefault(measure.source)
             stack.extend(reversed(self.inputs[current]))
         return list(seen)
 
     def change_depth(self) -> int:
-        """Longest chain of change measures: how many comparisons deep a run can reach."""
+        """Longest chain of measures reading an earlier period (change, retention): how many
+        comparisons deep a run can reach."""
         depth: dict[str, int] = {}
         for measure_id in self.order:
             below = max((depth[d] for d in self.inputs[measure_id]), default=0)
-            depth[measure_id] = below + isinstance(self.measures[measure_id], ChangeMeasure)
+            reaches_back = isinstance(self.measures[measure_id], ChangeMeasure | RetentionMeasure)
+            depth[measure_id] = below + reaches_back
         return max(depth.values(), default=0)
 
 
@@ -116,7 +119,10 @@ def columns_read(spec: Spec, contracts: Mapping[str, Any]) -> dict[str, list[str
             columns.update(f.column for f in measure.filters)
             if measure.column:
                 columns.add(measure.column)
-        if isinstance(measure, BaseMeasure):
+        if isinstance(measure, RetentionMeasure):
+            needed.setdefault(measure.source, set()).add(measure.key)
+            needed[measure.source].update(f.column for f in measure.filters)
+        if isinstance(measure, BaseMeasure | RetentionMeasure):
             month_column = infos[measure.source].month_column if measure.source in infos else None
             needed[measure.source].update(c for c in (measure.date_column, month_column) if c)
         if isinstance(measure, SnapshotMeasure):

@@ -37,6 +37,7 @@ from bsc_pipeline.spec.models import (
     DerivedMeasure,
     Measure,
     RatioMeasure,
+    RetentionMeasure,
     SnapshotMeasure,
     Spec,
 )
@@ -76,6 +77,8 @@ class Evaluation:
     held: tuple[str, ...] = ()
     gaps: tuple[str, ...] = ()
     reason: str | None = None
+    not_started: bool = False
+    """No value because a source had not started yet (data_state `not_started`)."""
 
 
 def compute_measure_values(
@@ -104,7 +107,7 @@ class MeasureEngine:
         self.graph = MeasureGraph.from_spec(spec)
         self.measures: dict[str, Measure] = self.graph.measures
         self.horizon = self._horizon()
-        self._memo: dict[tuple[str, tuple[int, int, int]], Evaluation] = {}
+        self._memo: dict[tuple[str, tuple[int, int, int], str], Evaluation] = {}
         self._rows: dict[str, MonthRows] = {}
         self._month_idx: dict[tuple[str, str], np.ndarray] = {}
         self._ends: dict[tuple[str, int], float | None] = {}
@@ -127,9 +130,10 @@ class MeasureEngine:
 
     def evaluate(self, measure_id: str, window: Window) -> Evaluation:
         """The measure over the window, memoized."""
-        key = (measure_id, window.key)
+        measure = self.measures[measure_id]
+        key = (measure_id, window.key, _compares_with(measure, window))
         if key not in self._memo:
-            self._memo[key] = self._compute(self.measures[measure_id], window)
+            self._memo[key] = self._compute(measure, window)
         return self._memo[key]
 
     def prior(self, window: Window, versus: str) -> Window:
@@ -209,6 +213,8 @@ class MeasureEngine:
                 return self._ratio(measure, window)
             case SnapshotMeasure():
                 return self._snapshot(measure, window)
+            case RetentionMeasure():
+                return self._retention(measure, window)
             case DerivedMeasure():
                 return self._derived(measure, window)
             case ChangeMeasure():
@@ -219,20 +225,9 @@ class MeasureEngine:
         source = measure.source
         months = window.months
         held = self._held(source, months)
-        if self.data.info(source).mode == "snapshot":
-            # A snapshot holds every month it reaches back to; months before its first row
-            # (a budget that starts in January) have no data, which is not the same as 0.
-            start = self._coverage_start(source, self._date_column(measure))
-            missing = [m for m in months if start is None or m.index < start]
-            staged = len(missing) < len(months)
-            gaps = _month_runs(f"not covered by the {source} snapshot:", missing)
-        else:
-            missing = [m for m in months if not self.data.has_month(source, str(m))]
-            staged = len(missing) < len(months)
-            gaps = _not_staged(source, missing)
-        if not staged:
-            why = f"no data staged: {source} {_span(months)}"
-            return Evaluation(NAN, held=held, gaps=gaps, reason=why)
+        missing, gaps = self._unstaged(source, months)
+        if len(missing) == len(months):
+            return self._nothing(source, months, held, gaps)
         value, rows = self._aggregate(measure, months[0].index, months[-1].index)
         reason = None
         if math.isnan(value):
@@ -246,13 +241,15 @@ class MeasureEngine:
         held, gaps = _merge(num, den)
         if math.isnan(den.value):
             why = f"no denominator ({measure.denominator}: {den.reason or 'no value'})"
-            return Evaluation(NAN, num.value, den.value, held, gaps, why)
+            early = den.not_started
+            return Evaluation(NAN, num.value, den.value, held, gaps, why, early)
         if den.value == 0:
             why = f"zero denominator ({measure.denominator})"
             return Evaluation(NAN, num.value, den.value, held, gaps, why)
         if math.isnan(num.value):
             why = f"no numerator ({measure.numerator}: {num.reason or 'no value'})"
-            return Evaluation(NAN, num.value, den.value, held, gaps, why)
+            early = num.not_started
+            return Evaluation(NAN, num.value, den.value, held, gaps, why, early)
         value = num.value / den.value * measure.scale
         if measure.annualise:
             value *= 12 / len(window.months)
@@ -260,26 +257,60 @@ class MeasureEngine:
 
     def _snapshot(self, measure: SnapshotMeasure, window: Window) -> Evaluation:
         months = window.months
-        held = self._held(measure.source, months)
-        ends = [(m, self._month_end(measure, m)) for m in months]
+        source = measure.source
+        held = self._held(source, months)
+        early = self._early(source, months)
+        ends = [(m, None if m in early else self._month_end(measure, m)) for m in months]
         with_data = [(m, v) for m, v in ends if v is not None]
-        missing = [m for m, v in ends if v is None]
+        missing = [m for m, v in ends if v is None and m not in early]
         if not with_data:
-            why = f"no data staged: {measure.source} {_span(months)}"
-            return Evaluation(NAN, held=held, gaps=_not_staged(measure.source, missing), reason=why)
+            none = (*_not_started(source, early), *_not_staged(source, missing))
+            return self._nothing(source, months, held, none)
         gaps: list[str] = []
         if measure.rollup == "period_end":
             # Earlier month ends do not enter a period-end value, so only a missing end matters.
             last, value = with_data[-1]
             if last != months[-1]:
-                gaps.extend(_not_staged(measure.source, [m for m in missing if m > last]))
+                gaps.extend(_not_staged(source, [m for m in missing if m > last]))
                 gaps.append(f"period-end value taken at the end of {last}")
         else:
-            gaps.extend(_not_staged(measure.source, missing))
+            gaps.extend(_not_started(source, early))
+            gaps.extend(_not_staged(source, missing))
             present = [v for _, v in with_data if not math.isnan(v)]
             value = sum(present) / len(present) if present else NAN
         reason = None if not math.isnan(value) else "no rows active at month end"
         return Evaluation(value, value, NAN, held, tuple(gaps), reason)
+
+    def _retention(self, measure: RetentionMeasure, window: Window) -> Evaluation:
+        """Keys active in the window and in the whole previous period, over those of the latter."""
+        source = measure.source
+        before = self.previous_whole(window)
+        months, earlier = window.months, before.months
+        held = self._held(source, [*earlier, *months])
+        missing_now, gaps_now = self._unstaged(source, months)
+        missing_before, gaps_before = self._unstaged(source, earlier)
+        gaps = (*gaps_before, *gaps_now)
+        for missing, span in ((missing_before, earlier), (missing_now, months)):
+            if len(missing) == len(span):
+                return self._nothing(source, span, held, gaps)
+        rows = self._key_rows(measure)
+        previous = rows.distinct_codes(earlier[0].index, earlier[-1].index)
+        if previous.size == 0:
+            why = f"zero denominator (no {measure.key} active in {before.period.label})"
+            return Evaluation(NAN, NAN, 0.0, held, gaps, why)
+        current = rows.distinct_codes(months[0].index, months[-1].index)
+        retained = float(np.intersect1d(previous, current, assume_unique=True).size)
+        value = retained / previous.size * measure.scale
+        return Evaluation(value, retained, float(previous.size), held, gaps)
+
+    def previous_whole(self, window: Window) -> Window:
+        """The whole period a retention compares with: the previous period of the same type,
+        or for a year to date the whole previous fiscal year."""
+        if window.period.period_type == "ytd":
+            period = self.calendar.year(window.period.first.shift(-1))
+        else:
+            period = self.calendar.prior_period(window.period)
+        return Window(period, period.last)
 
     def _derived(self, measure: DerivedMeasure, window: Window) -> Evaluation:
         formula = self.graph.formulas[measure.id]
@@ -287,7 +318,7 @@ class MeasureEngine:
         result = evaluate(formula, {name: e.value for name, e in inputs.items()})
         value = float(result) if not isinstance(result, pd.Series) else NAN
         held, gaps = _merge(*inputs.values())
-        reason = None
+        reason, early = None, False
         if math.isnan(value):
             missing = [name for name, e in inputs.items() if math.isnan(e.value)]
             reason = (
@@ -295,7 +326,11 @@ class MeasureEngine:
                 if missing
                 else "formula has no value (division by zero)"
             )
-        return Evaluation(value, value, NAN, held, gaps, reason)
+            why_early = [inputs[name].reason for name in missing if inputs[name].not_started]
+            early = bool(why_early)
+            if why_early:
+                reason += f" ({why_early[0]})"
+        return Evaluation(value, value, NAN, held, gaps, reason, early)
 
     def _change(self, measure: ChangeMeasure, window: Window) -> Evaluation:
         base_window = self.prior(window, measure.versus)
@@ -315,7 +350,8 @@ class MeasureEngine:
         elif math.isnan(current.value):
             reason = f"no value of {measure.of}"
         if reason:
-            return Evaluation(NAN, held=held, gaps=gaps, reason=reason)
+            early = base.not_started or current.not_started
+            return Evaluation(NAN, held=held, gaps=gaps, reason=reason, not_started=early)
         value = current.value - base.value
         if measure.change_as == "percent":
             value = value / abs(base.value) * 100
@@ -351,7 +387,25 @@ class MeasureEngine:
             self._aggregates[key] = self._base_rows(measure).aggregate(measure.agg, first, last)
         return self._aggregates[key]
 
-    def _date_column(self, measure: BaseMeasure) -> str:
+    def _key_rows(self, measure: RetentionMeasure) -> MonthRows:
+        """Rows of matching keys by month, with the keys as codes (no key: not active)."""
+        if measure.id in self._rows:
+            return self._rows[measure.id]
+        date_column = self._date_column(measure)
+        frame = self._source_frame(measure.source)
+        if frame is None:
+            self._rows[measure.id] = MonthRows.empty()
+            return self._rows[measure.id]
+        needed = [date_column, measure.key, *filter_columns(measure.filters)]
+        _require_columns(f"measure {measure.id}", measure.source, frame, needed)
+        mask = filter_mask(frame, measure.filters, owner=f"measure {measure.id}")
+        months = self._dated(measure.source, date_column, frame)[mask]
+        codes = pd.factorize(frame[measure.key])[0][mask]
+        numbers = np.where(codes >= 0, 1.0, np.nan)
+        self._rows[measure.id] = MonthRows.build(months, numbers, codes)
+        return self._rows[measure.id]
+
+    def _date_column(self, measure: BaseMeasure | RetentionMeasure) -> str:
         date_column = measure.date_column or self.data.info(measure.source).month_column
         if date_column is None:
             raise MeasureError(
@@ -359,6 +413,50 @@ class MeasureEngine:
                 "set date_column to the date that places a row in a month"
             )
         return date_column
+
+    def _unstaged(self, source: str, months: list[Month]) -> tuple[list[Month], tuple[str, ...]]:
+        """Months of a window without data for a dataset (not started, or not staged), and the
+        notes that say so."""
+        early = self._early(source, months)
+        started = [m for m in months if m not in early]
+        info = self.data.info(source)
+        if info.mode == "snapshot":
+            missing = self._not_covered(source, info.month_column, started)
+            notes = _month_runs(f"not covered by the {source} snapshot:", missing)
+        else:
+            missing = [m for m in started if not self.data.has_month(source, str(m))]
+            notes = _not_staged(source, missing)
+        return [*early, *missing], (*_not_started(source, early), *notes)
+
+    def _early(self, source: str, months: list[Month]) -> list[Month]:
+        """Months of the window before the dataset's source started delivering."""
+        return [m for m in months if self.data.not_started(source, str(m)) is not None]
+
+    def _nothing(
+        self, source: str, months: list[Month], held: tuple[str, ...], gaps: tuple[str, ...]
+    ) -> Evaluation:
+        """No data for any month of a span: the source had not started, or nothing was staged."""
+        early = self._early(source, months)
+        if len(early) == len(months):
+            why = self.data.not_started(source, str(months[-1]))
+            return Evaluation(NAN, held=held, gaps=gaps, reason=why, not_started=True)
+        why = f"no data staged: {source} {_span(months)}"
+        return Evaluation(NAN, held=held, gaps=gaps, reason=why)
+
+    def _not_covered(
+        self, dataset: str, month_column: str | None, months: list[Month]
+    ) -> list[Month]:
+        """Months of the window a snapshot has no data for.
+
+        A monthly snapshot (a budget with a month column) holds the months it reaches back to;
+        months before its first row have no data, which is not the same as 0. An undated
+        snapshot (an HR master file) is the whole truth for every month: a measure dating its
+        rows by another column (leavers by termination date) counts 0 in a month none fall in.
+        """
+        if month_column is None:
+            return [] if self._source_frame(dataset) is not None else list(months)
+        start = self._coverage_start(dataset, month_column)
+        return [m for m in months if start is None or m.index < start]
 
     def _coverage_start(self, dataset: str, date_column: str) -> int | None:
         """First month (index) a snapshot dataset has a row in, None when it has none."""
@@ -454,6 +552,12 @@ class MeasureEngine:
         return earliest
 
 
+def _compares_with(measure: Measure, window: Window) -> str:
+    """What besides its months a window's value depends on: a retention's previous period
+    depends on the period type (a YTD of one month compares with a year, the month with M−1)."""
+    return window.period.period_type if isinstance(measure, RetentionMeasure) else ""
+
+
 def _require_columns(owner: str, dataset: str, frame: pd.DataFrame, columns: list[str]) -> None:
     missing = [c for c in dict.fromkeys(columns) if c not in frame.columns]
     if missing:
@@ -495,6 +599,11 @@ def _merge(*parts: Evaluation) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return held, gaps
 
 
+def _not_started(dataset: str, months: list[Month]) -> tuple[str, ...]:
+    """One note naming the months before a source started: `not started: training 2024-01..`."""
+    return _month_runs(f"not started: {dataset}", months)
+
+
 def _not_staged(dataset: str, months: list[Month]) -> tuple[str, ...]:
     """One note naming the missing months as runs: `not staged: gl_lines 2023-04..2023-12`."""
     return _month_runs(f"not staged: {dataset}", months)
@@ -523,7 +632,8 @@ def _state(
     if result.held:
         return "held", list(result.held)
     if math.isnan(result.value):
-        return "no_data", [result.reason or "no value"]
+        state = "not_started" if result.not_started else "no_data"
+        return state, [result.reason or "no value"]
     notes = list(result.gaps)
     if period.is_partial(as_of):
         counted, total = len(window.months), len(period.months)

@@ -31,6 +31,13 @@ class FrameLoader(Protocol):
         """Whether the dataset has staged data for that month (possibly zero rows)."""
         ...
 
+    def not_started(self, dataset: str, month: str) -> str | None:
+        """Why the month has no data by nature (its source had not started), or None.
+
+        Optional: a loader without it treats every month as started.
+        """
+        ...
+
     def gate_failure(self, dataset: str, month: str) -> str | None:
         """Why the dataset failed its gate that month, or None when it passed or never ran.
 
@@ -86,6 +93,7 @@ class StagedData:
         self._frames: dict[tuple[str, tuple[str, ...]], pd.DataFrame | None] = {}
         self._has: dict[tuple[str, str], bool] = {}
         self._gate: dict[tuple[str, str], str | None] = {}
+        self._early: dict[tuple[str, str], str | None] = {}
 
     def info(self, dataset: str) -> DatasetInfo:
         try:
@@ -112,3 +120,10 @@ class StagedData:
         if key not in self._gate:
             self._gate[key] = self._loader.gate_failure(dataset, month)
         return self._gate[key]
+
+    def not_started(self, dataset: str, month: str) -> str | None:
+        key = (dataset, month)
+        if key not in self._early:
+            ask = getattr(self._loader, "not_started", None)
+            self._early[key] = ask(dataset, month) if ask is not None else None
+        return self._early[key]

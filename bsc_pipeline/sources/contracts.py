@@ -120,6 +120,12 @@ class DatasetContract(BaseModel):
     columns: dict[str, ColumnContract]
     computed: dict[str, ComputedColumn] = Field(default_factory=dict)
     completeness: Completeness = Field(default_factory=Completeness)
+    starts: str | None = Field(
+        default=None,
+        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+        description="first month the source delivers (YYYY-MM); earlier months are not_started. "
+        "Null: the month of its first delivery",
+    )
 
     @model_validator(mode="after")
     def _names_exist(self) -> DatasetContract:

@@ -258,6 +258,27 @@ class SnapshotMeasure(MeasureBase):
     )
 
 
+class RetentionMeasure(MeasureBase):
+    """Share of the keys active in the previous period that are active again in this one.
+
+    A key (a customer) is active in a month when a matching row of `source` falls in it.
+    value = |active in the period ∩ active in the previous period| / |active in the previous
+    period| × scale, with the previous period the one of the same type just before (M−1, the
+    previous quarter, the previous fiscal year, the twelve months before a TTM); a YTD compares
+    with the whole previous fiscal year. The counts of distinct keys are stored as numerator and
+    denominator; no key active in the previous period gives no value.
+    """
+
+    kind: Literal["retention"] = "retention"
+    source: Identifier = Field(description="canonical dataset, e.g. gl_lines or opportunities")
+    key: str = Field(description="column whose distinct values are retained, e.g. account_id")
+    filters: list[Filter] = Field(default_factory=list)
+    date_column: str | None = Field(
+        default=None, description="date that places a row in a period; default the contract's"
+    )
+    scale: float = Field(default=1.0, description="e.g. 100 for a percentage")
+
+
 class DerivedMeasure(MeasureBase):
     """Arithmetic over other measures' values in the same period, parsed by a safe grammar."""
 
@@ -275,7 +296,12 @@ class ChangeMeasure(MeasureBase):
 
 
 Measure = Annotated[
-    BaseMeasure | RatioMeasure | SnapshotMeasure | DerivedMeasure | ChangeMeasure,
+    BaseMeasure
+    | RatioMeasure
+    | SnapshotMeasure
+    | RetentionMeasure
+    | DerivedMeasure
+    | ChangeMeasure,
     Field(discriminator="kind"),
 ]
 

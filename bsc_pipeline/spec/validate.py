@@ -26,6 +26,7 @@ from bsc_pipeline.spec.models import (
     Filter,
     RangeTarget,
     RatioMeasure,
+    RetentionMeasure,
     SnapshotMeasure,
     Spec,
     pattern_problem,
@@ -382,12 +383,13 @@ class _Checker:
                 self.add("warning", ("perspectives", i, "id"), message, "add an objective to it")
 
     def sources(self, datasets: Mapping[str, Dataset]) -> None:
-        """Base and snapshot measures read canonical datasets: names and columns must exist."""
+        """Base, snapshot and retention measures read canonical datasets: names and columns must
+        exist."""
         for name in self.spec.datasets:
             if name not in datasets:
                 self.unknown(("datasets", name), "dataset", name, datasets)
         for i, measure in enumerate(self.spec.measures):
-            if isinstance(measure, BaseMeasure | SnapshotMeasure):
+            if isinstance(measure, BaseMeasure | SnapshotMeasure | RetentionMeasure):
                 self.measure_source(i, measure, datasets)
             if isinstance(measure.target, BudgetTarget) and "budget" in datasets:
                 for f_index, flt in enumerate(measure.target.filters):
@@ -395,14 +397,21 @@ class _Checker:
                     self.column(path, "budget", datasets["budget"], flt.column)
 
     def measure_source(
-        self, index: int, measure: BaseMeasure | SnapshotMeasure, datasets: Mapping[str, Dataset]
+        self,
+        index: int,
+        measure: BaseMeasure | SnapshotMeasure | RetentionMeasure,
+        datasets: Mapping[str, Dataset],
     ) -> None:
         dataset = datasets.get(measure.source)
         if dataset is None:
             self.unknown(("measures", index, "source"), "dataset", measure.source, datasets)
             return
-        columns: list[tuple[str, str | None]] = [("column", measure.column)]
-        if isinstance(measure, BaseMeasure):
+        columns: list[tuple[str, str | None]] = []
+        if isinstance(measure, RetentionMeasure):
+            columns.append(("key", measure.key))
+        else:
+            columns.append(("column", measure.column))
+        if isinstance(measure, BaseMeasure | RetentionMeasure):
             columns.append(("date_column", measure.date_column))
             if measure.date_column is None and dataset.month_column is None:
                 message = f"dataset '{measure.source}' has no month column to place rows in months"

@@ -127,6 +127,13 @@ def formula_text(definition: Mapping[str, Any]) -> str:
                 f" to {m['active_to']}" if m.get("active_to") else ""
             )
         return text + times
+    if kind == "retention":
+        where = " and ".join(_filter_text(f) for f in m.get("filters", []))
+        rows = f"{m['source']}{' where ' + where if where else ''}"
+        return (
+            f"distinct {m['key']} of {rows} active in the period and the previous one"
+            f" / those active in the previous one{times}"
+        )
     if kind == "ratio":
         annual = " annualised" if m.get("annualise") else ""
         return f"sum({m['numerator']}) / sum({m['denominator']}){times}{annual}"

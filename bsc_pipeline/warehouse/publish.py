@@ -49,7 +49,7 @@ from bsc_pipeline.warehouse.frames import (
 ALLOWED_VALUES: dict[str, frozenset[str]] = {
     "period_type": frozenset({"month", "quarter", "fiscal_year", "ytd", "ttm"}),
     "status": frozenset({"green", "amber", "red", "no_data", "held"}),
-    "data_state": frozenset({"complete", "partial", "held", "no_data"}),
+    "data_state": frozenset({"complete", "partial", "held", "no_data", "not_started"}),
     "trend": frozenset({"up", "down", "flat"}),
     "threshold_basis": frozenset({"relative", "absolute"}),
 }
@@ -76,6 +76,10 @@ with the definition version they were computed under.
 
 Not the score: a held measure does not count in roll-ups, so its stored score stays as scored.
 """
+
+HELD_FIGURES = ("numerator", "denominator", "value", "variance", "variance_pct", "trend")
+"""Figures computed from a held month's inputs: not shown until its inputs pass (NULL when
+nothing was published before); targets and comparisons are computed from other data."""
 
 HISTORY_COLUMNS = ("value", "target", "status", "score", "data_state")
 """What a history row keeps; a new row is written when `value` or `status` changes."""
@@ -337,11 +341,14 @@ def _keep_figures_of_held(
     """A held row (its inputs failed a gate) keeps the figures already published for its key.
 
     Only status, data state and note change, so a failed extract never replaces a published
-    number; a held row with nothing published before is stored as computed.
+    number. A held row with nothing published before has no figure (NULL, never the 0.0 a
+    count of a missing extract computes), so a sum over `value` never counts it.
     """
     held = facts["data_state"] == "held"
     if not held.any():
         return facts
+    facts = facts.copy()
+    facts[list(HELD_FIGURES)] = facts[list(HELD_FIGURES)].mask(held)
     table = schema.fact_measure_period
     key = list(schema.MEASURE_FACT_KEY)
     stored = read_table(

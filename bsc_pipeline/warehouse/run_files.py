@@ -39,3 +39,18 @@ def published_files(engine: Engine, dataset: str, month: str) -> list[str]:
     )
     with engine.connect() as connection:
         return [str(f) for f in connection.execute(query).scalars()]
+
+
+def first_published_month(engine: Engine, dataset: str) -> str | None:
+    """The earliest month a published run read a landing file of `dataset` (None: never)."""
+    run, files = schema.pipeline_run, schema.pipeline_run_file
+    if not sa.inspect(engine).has_table(files.name):
+        return None
+    query = (
+        sa.select(sa.func.min(run.c.month))
+        .select_from(run.join(files, files.c.run_id == run.c.run_id))
+        .where(run.c.outcome == "published", files.c.dataset == dataset)
+    )
+    with engine.connect() as connection:
+        first = connection.execute(query).scalar()
+    return None if first is None else str(first)

@@ -160,6 +160,18 @@ def test_a_measure_that_never_had_a_value_raises_no_no_data_alert(spec, row, fra
     assert plan_events(spec, current, EMPTY, run_id="r") == []
 
 
+def test_a_source_not_started_yet_raises_no_no_data_alert(spec, row, frame):
+    # A measure reading two sources was judged on the older one alone before (a restated
+    # history); a month before the newer source started has no data by nature, not by fault.
+    previous = frame(row("win_rate", "2025-03", "green", 30.0))
+    note = "no numerator (pipeline_coverage: source not started: opportunities starts 2025-05)"
+    current = frame(row("win_rate", "2025-04", "no_data", data_note=note))
+    current = current.assign(data_state="not_started")
+    assert plan_events(spec, current, previous, run_id="r") == []
+    missing = frame(row("win_rate", "2025-04", "no_data")).assign(data_state="no_data")
+    assert [e.kind for e in plan_events(spec, missing, previous, run_id="r")] == ["no_data"]
+
+
 def test_data_owner_mapping_given_by_the_caller_wins(spec, row, frame):
     current = frame(row("revenue", "2025-04", "held"))
     events = plan_events(spec, current, EMPTY, run_id="r", data_owner_for={"revenue": "engineers"})

@@ -109,3 +109,30 @@ def test_postgres_instance_runs_the_nightly_job(
         ).scalar()
     engine.dispose()
     assert stored == "SUCCESS", "the run is recorded in PostgreSQL, not under DAGSTER_HOME"
+
+
+def test_bsc_without_make_gives_dagster_home_the_project_config_quietly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bsc_pipeline.runner import dagster_instance
+
+    home = tmp_path / "dagster_home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with caplog.at_level("WARNING", logger="dagster"), dagster_instance() as instance:
+        assert not instance.telemetry_enabled
+    assert "No dagster instance configuration file" not in caplog.text
+    assert (home / "dagster.yaml").read_text() == (DEPLOY / "dagster.yaml").read_text()
+    # A config someone wrote is theirs: left alone.
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: true\n")
+    dagster_instance().dispose()
+    assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: true\n"
+
+
+def test_bsc_without_dagster_home_uses_an_instance_without_telemetry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bsc_pipeline.runner import dagster_instance
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    with dagster_instance() as instance:
+        assert not instance.telemetry_enabled

@@ -27,6 +27,7 @@ class MemoryLoader:
         self.frames: dict[tuple[str, str], pd.DataFrame] = {}
         self.failures: dict[tuple[str, str], str] = {}
         self.loads: list[tuple[str, tuple[str, ...]]] = []
+        self.starts: dict[str, str] = {}
 
     def stage(
         self,
@@ -62,6 +63,12 @@ class MemoryLoader:
 
     def gate_failure(self, dataset: str, month: str) -> str | None:
         return self.failures.get((dataset, month))
+
+    def not_started(self, dataset: str, month: str) -> str | None:
+        start = self.starts.get(dataset)
+        if start is None or month >= start:
+            return None
+        return f"source not started: {dataset} starts {start} (declared)"
 
 
 def build_spec(measures: list[dict[str, Any]], fiscal_year_start_month: int = 1) -> Spec:

@@ -446,3 +446,23 @@ def test_text_filters_with_a_prefix_or_pattern_pass(tmp_path: Path) -> None:
     ]:
         text = GOOD.replace('{column: account, op: in, values: ["6000", "6100"]}', flt)
         assert check(tmp_path, text) == []
+
+
+def test_retention_key_and_date_columns_must_exist(tmp_path: Path) -> None:
+    retention = measure(
+        id="customer_retention",
+        kind="retention",
+        name="Customer retention",
+        source="gl_lines",
+        key="customer_id",
+        unit='"%"',
+    )
+    text = HEAD + MEASURES + retention + LINKS
+    problem = only(check(tmp_path, text), "column of gl_lines 'customer_id'")
+    assert problem.line == line_with(text, "key: customer_id")
+    assert problem.severity == "error"
+    assert check(tmp_path, text.replace("key: customer_id", "key: account")) == []
+    undated = text.replace("key: customer_id", "key: employee_id").replace(
+        "source: gl_lines\n    key", "source: employees\n    key"
+    )
+    assert only(check(tmp_path, undated), "no month column").severity == "error"

@@ -92,3 +92,19 @@ def test_spec_commit_inside_and_outside_a_repository(tmp_path):
     ).stdout.strip()
     assert spec_commit(spec) == head
     assert measure_definitions(load_spec(spec), spec_path=spec)["revenue"].spec_commit == head
+
+
+def test_a_retention_reads_as_its_question():
+    definition = {
+        "measure": {
+            "kind": "retention",
+            "source": "tickets",
+            "key": "account_id",
+            "filters": [{"column": "category", "op": "eq", "value": "complaint"}],
+            "scale": 100,
+        }
+    }
+    assert formula_text(definition) == (
+        "distinct account_id of tickets where category eq 'complaint' active in the period and "
+        "the previous one / those active in the previous one × 100"
+    )

@@ -259,12 +259,16 @@ def test_a_held_measure_keeps_the_published_figures(engine, publish_args):
     assert outcome.restatements == 3  # the status changed to held, recorded in history
 
 
-def test_a_held_measure_never_published_is_stored_as_computed(engine, publish_args):
+def test_a_held_measure_never_published_has_no_figure(engine, publish_args):
+    # What a held month computes (0.0 for a count of a missing extract) is not a figure: a sum
+    # over `value` must not count it. The target stays: it does not come from the held input.
     args = publish_args("2025-02", {"revenue": 50.0}, status={"revenue": "held"})
     args["measures"]["data_state"] = "held"
     publish_month(engine, "2025-02", **args)
     published = read_published(engine, "2025-02")
-    assert set(published["status"]) == {"held"} and 50.0 in set(published["value"])
+    assert set(published["status"]) == {"held"}
+    assert published["value"].isna().all() and published["variance"].isna().all()
+    assert published["target"].notna().all()
 
 
 def test_an_empty_frame_is_refused_rather_than_erasing_the_month(engine, publish_args, wh):
