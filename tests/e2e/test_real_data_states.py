@@ -196,4 +196,4 @@ def test_bsc_show_prints_the_measures_decimals(company: Settings) -> None:
     assert "0.00 employees" in text
     assert _fmt(0.0125, "ratio", 4) == "0.0125 ratio"
     assert _fmt(0.02, "ratio", 4) == "0.0200 ratio"
-    assert _fmt(1234.5, "EUR", 0) == "1,234 EUR"
+    assert _fmt(1234.5, "EUR", 0) == "€1,234"
