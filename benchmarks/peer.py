@@ -250,7 +250,10 @@ class PeerQuery:
         if column in contract.columns:
             return str(contract.columns[column].type)
         if column in contract.computed:
-            return COMPUTED_TYPES[contract.computed[column].op]
+            computed = contract.computed[column]
+            if computed.expression is not None:
+                return _expression_type(computed.expression.tree, contract)
+            return COMPUTED_TYPES[computed.op]
         raise PeerError(f"column {column!r} is not in the {dataset} contract")
 
     def _col(self, dataset: str, column: str) -> str:
@@ -274,9 +277,16 @@ class PeerQuery:
             f"SELECT * FROM read_csv({files}, header = true, delim = ',', auto_detect = false, "
             f"columns = {columns}, filename = true)"
         )
+        absent = [  # optional columns the files do not carry (`absent_ok`): typed nulls
+            f"CAST(NULL AS {SQL_TYPES[c.type]}) AS {quote(n)}"
+            for n, c in contract.columns.items()
+            if n not in types
+        ]
         computed = [
             f"{self._computed(dataset, c)} AS {quote(n)}" for n, c in contract.computed.items()
         ]
+        select = ", ".join(["*", *absent])
+        source = f"SELECT {select} FROM ({source})"
         select = ", ".join(["*", *computed])
         if contract.mode != "incremental":
             return f"SELECT {select} FROM ({source})"
@@ -291,6 +301,8 @@ class PeerQuery:
 
     def _computed(self, dataset: str, column: Any) -> str:
         contract = self.contracts[dataset]
+        if column.expression is not None:
+            return _expression_sql(column.expression.tree, contract)
 
         def arg(value: Any) -> str:
             if isinstance(value, str) and value in contract.columns:
@@ -310,6 +322,96 @@ class PeerQuery:
             case "greater_than":
                 return f"({a[0]} > {a[1]})"
         raise PeerError(f"computed op {column.op!r} is not translated")
+
+
+_SQL_OPERATORS: dict[type, str] = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Eq: "=",
+    ast.NotEq: "<>",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+}
+_SQL_CALLS = {"coalesce": "coalesce", "abs": "abs", "min": "least", "max": "greatest"}
+
+
+def _expression_sql(node: ast.expr, contract: Any) -> str:
+    """A row expression of a contract (already checked by its grammar) written as DuckDB SQL,
+    independently of the pipeline's pandas evaluator: the peer's own reading of the rule."""
+
+    def sql(n: ast.expr) -> str:
+        return _expression_sql(n, contract)
+
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, bool):
+            return "TRUE" if node.value else "FALSE"
+        if isinstance(node.value, int | float):
+            return repr(float(node.value))
+        return _text(node.value)
+    if isinstance(node, ast.Name):
+        if node.id in ("true", "false"):
+            return node.id.upper()
+        return quote(node.id)
+    if isinstance(node, ast.UnaryOp):
+        return (
+            f"(NOT {sql(node.operand)})"
+            if isinstance(node.op, ast.Not)
+            else f"(-{sql(node.operand)})"
+        )
+    if isinstance(node, ast.BinOp):
+        if isinstance(node.op, ast.Div):
+            return f"({sql(node.left)} / NULLIF({sql(node.right)}, 0))"
+        return f"({sql(node.left)} {_SQL_OPERATORS[type(node.op)]} {sql(node.right)})"
+    if isinstance(node, ast.BoolOp):
+        word = " AND " if isinstance(node.op, ast.And) else " OR "
+        return "(" + word.join(sql(v) for v in node.values) + ")"
+    if isinstance(node, ast.Compare):
+        parts, left = [], node.left
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            parts.append(f"({sql(left)} {_SQL_OPERATORS[type(op)]} {sql(right)})")
+            left = right
+        return "(" + " AND ".join(parts) + ")"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        name, args = node.func.id, node.args
+        if name == "col":
+            return quote(str(ast.literal_eval(args[0])))
+        if name == "if_":
+            return f"(CASE WHEN {sql(args[0])} THEN {sql(args[1])} ELSE {sql(args[2])} END)"
+        if name == "startswith":
+            return f"starts_with({sql(args[0])}, {sql(args[1])})"
+        return f"{_SQL_CALLS[name]}({', '.join(sql(a) for a in args)})"
+    raise PeerError(f"expression node {ast.dump(node)} is not translated")
+
+
+def _expression_type(node: ast.expr, contract: Any) -> str:
+    """The contract type an expression yields: comparisons and logic are bool, arithmetic float."""
+    if isinstance(node, ast.Compare | ast.BoolOp) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+    ):
+        return "bool"
+    if isinstance(node, ast.Name):
+        if node.id in ("true", "false"):
+            return "bool"
+        return str(contract.columns[node.id].type) if node.id in contract.columns else "float"
+    if isinstance(node, ast.Constant):
+        return (
+            "bool"
+            if isinstance(node.value, bool)
+            else "string"
+            if isinstance(node.value, str)
+            else "float"
+        )
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        if node.func.id == "startswith":
+            return "bool"
+        if node.func.id == "if_":
+            return _expression_type(node.args[1], contract)
+        if node.func.id in ("coalesce", "min", "max"):
+            return _expression_type(node.args[0], contract)
+    return "float"
 
 
 def _select_list(columns: dict[str, str]) -> str:

@@ -227,7 +227,7 @@ def test_each_warehouse_has_its_own_publish_pool(tmp_path: Path) -> None:
 
 
 def test_close_job_closes_a_clean_month_and_refuses_a_held_one(backfilled: dict[str, Any]) -> None:
-    """Runs after the backfill tests above (it closes February and publishes December)."""
+    """Runs after the backfill tests above (it closes February and publishes March)."""
     from bsc_pipeline.defs import build_definitions
     from bsc_pipeline.defs.jobs import CLOSE_JOB, NIGHTLY_JOB
     from bsc_pipeline.warehouse import make_engine, period_state
@@ -243,16 +243,18 @@ def test_close_job_closes_a_clean_month_and_refuses_a_held_one(backfilled: dict[
         )
 
     assert close_month("2025-02").success
-    december = defs.resolve_job_def(NIGHTLY_JOB).execute_in_process(
-        partition_key="2024-12", raise_on_error=False
+    # March comes after every source started and has none of its monthly files: held, not
+    # "not started" (a month before the first delivery would be, and could be closed).
+    march = defs.resolve_job_def(NIGHTLY_JOB).execute_in_process(
+        partition_key="2025-03", raise_on_error=False
     )
-    assert december.success, "a month with no files publishes with its measures held"
-    refused = close_month("2024-12")
+    assert march.success, "a month whose files are missing publishes with its measures held"
+    refused = close_month("2025-03")
     assert not refused.success
     failure = next(e for e in refused.all_events if e.is_step_failure)
     message = failure.step_failure_data.user_failure_data
     assert message is not None and "held measures" in (message.description or "")
     engine = make_engine(settings.warehouse_url)
     assert period_state(engine, "2025-02") == "closed"
-    assert period_state(engine, "2024-12") == "open"
+    assert period_state(engine, "2025-03") == "open"
     engine.dispose()

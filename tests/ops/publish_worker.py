@@ -31,8 +31,13 @@ LOCK_STATEMENTS = ("BEGIN IMMEDIATE", "pg_advisory_xact_lock")
 def _settings(text: str) -> Settings:
     """Settings from the parent's JSON of strings, each field back to its declared type."""
     raw = json.loads(text)
-    types = {"Path": Path, "int": int, "str": str}
-    return Settings(**{f.name: types[str(f.type)](raw[f.name]) for f in fields(Settings)})
+
+    def typed(declared: str, value: str) -> Any:
+        if declared == "int":
+            return int(value)
+        return Path(value) if "Path" in declared else value
+
+    return Settings(**{f.name: typed(str(f.type), raw[f.name]) for f in fields(Settings)})
 
 
 def main(settings_json: str, month: str, run_id: str, release: str, report: Path) -> None:
