@@ -38,6 +38,7 @@ def _mount_sub_apps() -> None:
     from bsc_pipeline.spec.cli import app as spec_app
     from bsc_pipeline.trust.cli import app as trust_app
     from bsc_pipeline.trust.cli import explain_command, spec_diff_command
+    from bsc_pipeline.updates.cli import app as updates_app
     from bsc_pipeline.warehouse.cli import export_command, period_app, warehouse_app
 
     app.add_typer(sources_app, name="sources", help="Check the landing zone against the contracts.")
@@ -51,6 +52,9 @@ def _mount_sub_apps() -> None:
     app.add_typer(period_app, name="period", help="Close or reopen a published month.")
     app.add_typer(warehouse_app, name="warehouse", help="Warehouse administration: roles.")
     app.add_typer(alerts_app, name="alerts", help="List, deliver and test alerts.")
+    app.add_typer(
+        updates_app, name="updates", help="Owners' monthly commentary and manual measures."
+    )
     app.add_typer(trust_app, name="trust", help="Definition versions of the published measures.")
     app.command("explain", help="Explain one published value: definition, inputs, history.")(
         explain_command

@@ -81,9 +81,14 @@ def deliver(
 
     A round that fails leaves the events pending with a later retry time (doubling from
     BSC_ALERT_RETRY_SECONDS, default 60); they are given up, and the engineers told, only after
-    BSC_ALERT_GIVE_UP_HOURS (default 24) or BSC_ALERT_MAX_ROUNDS failed rounds.
+    BSC_ALERT_GIVE_UP_HOURS (default 24) or BSC_ALERT_MAX_ROUNDS failed rounds. Commentary
+    reminders now due (a red measure not commented on within BSC_COMMENTARY_DAYS) are queued first.
     """
-    summary = deliver_pending(_engine(), _spec(), backoff_base=backoff_base)
+    from bsc_pipeline.updates.reminders import queue_reminders
+
+    engine, spec = _engine(), _spec()
+    queue_reminders(engine, spec, now=datetime.now(UTC), days=Settings.from_env().commentary_days)
+    summary = deliver_pending(engine, spec, backoff_base=backoff_base)
     if summary.busy:
         console.print(
             f"another delivery ({summary.busy}) is running on this warehouse; it sends the "

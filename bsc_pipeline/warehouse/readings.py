@@ -30,6 +30,8 @@ VIEWS = (
     "v_strategy_map_health",
     "v_strategy_map_health_as_of",
     "v_measure_definition_history",
+    "v_measure_commentary",
+    "v_measure_commentary_history",
 )
 
 _READING_VIEWS: dict[str, str] = {
