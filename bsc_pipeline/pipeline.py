@@ -403,9 +403,12 @@ def _stack(frames: Sequence[pd.DataFrame | None], columns: list[str]) -> pd.Data
 
 def _attach_commentary(events: Sequence[Any], updates: Sequence[Mapping[str, Any]]) -> None:
     """Put the owner's commentary of the month under its measure in the alert digest."""
-    from bsc_pipeline.updates.storage import commentary_line
+    from bsc_pipeline.warehouse.readings import commentary_line
 
-    said = {(u["measure_id"], u["period"]): commentary_line(u) for u in updates}
+    said = {
+        (u["measure_id"], u["period"]): commentary_line(u["analysis"], u["recommendation"])
+        for u in updates
+    }
     for event in events:
         text = said.get((event.measure_id, event.period))
         if text:

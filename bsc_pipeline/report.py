@@ -115,7 +115,24 @@ def render_scorecard(settings: Settings, month: str, console: Console) -> None:
     console.print(table)
     counts = {str(k): int(v) for k, v in rows["status"].value_counts().items()}
     console.print("  ".join(f"{STATUS_STYLE.get(k, k)} {v}" for k, v in sorted(counts.items())))
+    render_commentary(engine, month, rows, console)
     render_strategy_map(engine, month, console)
+
+
+def render_commentary(engine: sa.Engine, month: str, rows: pd.DataFrame, console: Console) -> None:
+    """The owners' analysis and recommendation of the month, measure by measure, card order."""
+    from bsc_pipeline.updates.storage import commentary_text, latest_commentary
+
+    said = latest_commentary(engine, month)
+    names = dict(zip(rows["measure_id"], rows["measure_name"], strict=True))
+    shown = [(mid, text) for mid in names if (text := commentary_text(said.get((mid, month))))]
+    if not shown:
+        return
+    console.print(f"[bold]Owners' commentary — {month}[/]")
+    for measure_id, text in shown:
+        comment = said[(measure_id, month)]
+        who = f" ({comment.submitted_by})" if comment.submitted_by else ""
+        console.print(f"  {names[measure_id]}{who}: {text}", markup=False, highlight=False)
 
 
 def render_strategy_map(engine: sa.Engine, month: str, console: Console) -> None:
@@ -204,6 +221,30 @@ def render_status(settings: Settings, console: Console) -> None:
     _print_frame(console, "Last runs", runs)
     _print_frame(console, "Failed gate expectations", gates)
     console.print(f"Pending alerts: {int(pending['n'].iloc[0])}")
+    render_missing_commentary(settings, engine, console)
+
+
+def render_missing_commentary(settings: Settings, engine: sa.Engine, console: Console) -> None:
+    """Red measures of the newest month whose owner has not commented, with when it is due."""
+    from bsc_pipeline.spec.loader import load_spec
+    from bsc_pipeline.spec.problems import SpecError
+    from bsc_pipeline.updates.reminders import missing_commentary
+
+    try:
+        spec = load_spec(settings.spec_path)
+    except SpecError:
+        return
+    missing = missing_commentary(engine, spec, settings.commentary_days)
+    if not missing:
+        console.print("Commentary missing on red measures: none")
+        return
+    table = Table(title="Commentary missing on red measures")
+    for column in ("month", "measure", "owner", "due"):
+        table.add_column(column)
+    for item in missing:
+        due = item.due_at.strftime("%Y-%m-%d %H:%M UTC")
+        table.add_row(item.period, item.measure_name, str(item.owner or ""), due)
+    console.print(table)
 
 
 def _print_frame(console: Console, title: str, frame: pd.DataFrame) -> None:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bsc_pipeline.warehouse import schema
+from bsc_pipeline.warehouse.readings import commentary_line
 
 _CONTENT = ("submitted_by", "value", "unit", "analysis", "recommendation")
 
@@ -130,17 +131,7 @@ def commentary_text(commentary: Commentary | None) -> str | None:
     """One line for reports and exports: the analysis, then the recommendation."""
     if commentary is None:
         return None
-    return commentary_line(
-        {"analysis": commentary.analysis, "recommendation": commentary.recommendation}
-    )
-
-
-def commentary_line(row: Mapping[str, Any]) -> str | None:
-    """`analysis — next: recommendation`, or whichever of the two there is."""
-    analysis, recommendation = row.get("analysis"), row.get("recommendation")
-    if analysis and recommendation:
-        return f"{analysis} — next: {recommendation}"
-    return analysis or recommendation or None
+    return commentary_line(commentary.analysis, commentary.recommendation)
 
 
 def _same(stored: Any, new: Any) -> bool:

@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from bsc_pipeline.warehouse.errors import WarehouseError
-from bsc_pipeline.warehouse.readings import ExportPeriodType, read_scorecard
+from bsc_pipeline.warehouse.readings import ExportPeriodType, read_scorecard, with_commentary
 
 ExportFormat = Literal["csv", "parquet", "xlsx"]
 FORMATS: tuple[ExportFormat, ...] = ("csv", "parquet", "xlsx")
@@ -34,6 +34,7 @@ def export_scorecard(
     """Write the scorecard rows for `period` to `out`; returns the path and the row count.
 
     Excel cannot hold time zones, so there `published_at` is written as UTC without an offset.
+    The last column, `commentary`, is the owner's analysis and recommendation of the month.
     """
     if fmt not in FORMATS:
         raise WarehouseError(f"unknown export format {fmt!r}; expected one of {FORMATS}")
@@ -43,6 +44,7 @@ def export_scorecard(
             f"nothing published for {period} ({period_type}); run the month first "
             "or check the period (a month as YYYY-MM, or a label such as FY2025-Q1)"
         )
+    frame = with_commentary(engine, frame)
     target = out or default_export_path(period, period_type, fmt)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")

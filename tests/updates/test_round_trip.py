@@ -282,3 +282,43 @@ def test_a_corrected_resubmission_is_a_new_version_and_a_restatement(cycle: dict
     last = history.iloc[-1]
     assert last["reason"] == "input_files_changed"
     assert "updates_2025-02_ops_fix.csv" in json.dumps(json.loads(last["reason_detail"]))
+
+
+def test_commentary_shows_in_show_status_export_and_briefing(
+    cycle: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from bsc_pipeline.briefing.assemble import assemble_briefing
+    from bsc_pipeline.report import render_scorecard, render_status
+    from bsc_pipeline.warehouse.export import export_scorecard
+
+    settings = cycle["settings"]
+    console = Console(record=True, width=300)
+    render_scorecard(settings, "2025-02", console)
+    shown = console.export_text()
+    assert "Owners' commentary — 2025-02" in shown
+    assert (
+        "Median resolution time (ops): Two complex tickets took a week — next: "
+        "Pair new agents with seniors" in shown
+    )
+
+    console = Console(record=True, width=300)
+    render_status(replace(settings, commentary_days=3), console)
+    status = console.export_text()
+    missing = status.split("Commentary missing on red measures")[1]
+    assert "Gross margin" in missing and "Net promoter score" in missing
+    assert "Median resolution time" not in missing
+
+    engine = sa.create_engine(settings.warehouse_url)
+    path, _ = export_scorecard(engine, "2025-02", "csv", out=tmp_path / "feb.csv")
+    exported = pd.read_csv(path).set_index("measure_id")
+    assert exported.loc["audit_score", "commentary"] == "Recounted: one finding closed"
+    assert pd.isna(exported.loc["gross_margin_pct", "commentary"])
+
+    book = assemble_briefing(engine, "2025-02")
+    rows = {m.measure_id: m for p in book.perspectives for o in p.objectives for m in o.measures}
+    assert rows["revenue"].commentary == "Seasonal upswing"
+    assert rows["nps"].commentary == ""

@@ -107,7 +107,7 @@ def test_exports_open_with_pandas_and_reconcile_with_the_view(two_months, tmp_pa
     assert rows == len(view) == 2
     reader = {"csv": pd.read_csv, "parquet": pd.read_parquet, "xlsx": pd.read_excel}[fmt]
     exported = reader(path)
-    assert list(exported.columns) == list(view.columns)
+    assert list(exported.columns) == [*view.columns, "commentary"]
     assert list(exported["measure_id"]) == list(view["measure_id"])
     for column in ("actual", "target", "variance", "score", "ytd_actual"):
         assert exported[column].astype(float).tolist() == view[column].astype(float).tolist()
