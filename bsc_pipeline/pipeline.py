@@ -319,7 +319,10 @@ class Pipeline:
         if UPDATES_DATASET not in self.contracts:
             return []
         files = [f for f in self._files_read(month) if f["dataset"] == UPDATES_DATASET]
-        return update_rows(self.lake.read_frame("staged", month, UPDATES_DATASET), files)
+        rows = update_rows(self.lake.read_frame("staged", month, UPDATES_DATASET), files)
+        # Staged under another spec, a row may name a measure this one lacks: not ours to keep.
+        known = {m.id for m in self.spec.measures}
+        return [row for row in rows if row["measure_id"] in known]
 
     def _gate_results(self, month: str) -> list[dict[str, Any]]:
         return [

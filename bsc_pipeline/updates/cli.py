@@ -43,11 +43,12 @@ def template(
         typer.Option("--warehouse-url", help="SQLAlchemy URL; default BSC_WAREHOUSE_URL or SQLite"),
     ] = None,
 ) -> None:
-    """Write the update template of a month: each measure with its published actual, target,
-    status and trend, and empty analysis, recommendation and (manual measures) value columns.
+    """Write an owner's update template of a month (xlsx, or csv by the suffix).
 
-    Return the filled-in file to <landing>/updates/ under a name like updates_<M>_<owner>.xlsx;
-    the next run of the month checks and publishes it. Prints the path written.
+    Each of the owner's measures with its published actual, target, status and trend, and
+    empty analysis, recommendation and (manual measures) value columns. Drop the filled-in
+    file into <landing>/updates/ as updates_<M>_<owner>.xlsx: the next run of the month
+    gates and publishes it. Prints the path written.
     """
     from bsc_pipeline.warehouse.engine import make_engine
 
@@ -79,8 +80,11 @@ def remind(
         typer.Option("--warehouse-url", help="SQLAlchemy URL; default BSC_WAREHOUSE_URL or SQLite"),
     ] = None,
 ) -> None:
-    """Queue one reminder per red measure whose owner has not commented within
-    BSC_COMMENTARY_DAYS (default 3) days of publication; `bsc alerts deliver` sends them."""
+    """Queue commentary reminders that are due; `bsc alerts deliver` sends them.
+
+    One per red measure of the newest month whose owner has not commented within
+    BSC_COMMENTARY_DAYS (default 3) days of its publication, never twice.
+    """
     from bsc_pipeline.updates.reminders import queue_reminders
     from bsc_pipeline.warehouse.engine import make_engine, upgrade_warehouse
 
