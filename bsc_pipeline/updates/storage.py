@@ -80,7 +80,7 @@ def record_updates(
             .order_by(table.c.version.desc())
             .limit(1)
         ).first()
-        if latest is not None and all(_same(getattr(latest, c), row[c]) for c in _CONTENT):
+        if latest is not None and all(getattr(latest, c) == row[c] for c in _CONTENT):
             continue
         version = 1 if latest is None else int(latest.version) + 1
         connection.execute(
@@ -132,12 +132,6 @@ def commentary_text(commentary: Commentary | None) -> str | None:
     if commentary is None:
         return None
     return commentary_line(commentary.analysis, commentary.recommendation)
-
-
-def _same(stored: Any, new: Any) -> bool:
-    if isinstance(stored, float) and isinstance(new, float):
-        return math.isclose(stored, new, rel_tol=0, abs_tol=0) or stored == new
-    return bool(stored == new)
 
 
 def _text(value: Any) -> str | None:
