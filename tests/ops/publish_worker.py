@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,16 @@ LOCK_STATEMENTS = ("BEGIN IMMEDIATE", "pg_advisory_xact_lock")
 
 
 def _settings(text: str) -> Settings:
+    """Settings travel as text: paths and whole numbers (`close_day`, day counts) are typed back."""
     raw = json.loads(text)
     paths = ("_dir", "_path", "_config")
-    return Settings(**{k: Path(v) if k.endswith(paths) else v for k, v in raw.items()})
+    numbers = {f.name for f in fields(Settings) if f.type in (int, "int")}
+    return Settings(
+        **{
+            k: Path(v) if k.endswith(paths) else int(v) if k in numbers else v
+            for k, v in raw.items()
+        }
+    )
 
 
 def main(settings_json: str, month: str, run_id: str, release: str, report: Path) -> None:
