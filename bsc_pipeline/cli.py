@@ -44,6 +44,7 @@ def _mount_sub_apps() -> None:
     from bsc_pipeline.spec.cli import app as spec_app
     from bsc_pipeline.trust.cli import app as trust_app
     from bsc_pipeline.trust.cli import explain_command, spec_diff_command
+    from bsc_pipeline.updates.cli import app as updates_app
     from bsc_pipeline.warehouse.cli import export_command, period_app, warehouse_app
     from bsc_pipeline.worker import app as worker_app
 
@@ -58,6 +59,9 @@ def _mount_sub_apps() -> None:
     app.add_typer(period_app, name="period", help="Close or reopen a published month.")
     app.add_typer(warehouse_app, name="warehouse", help="Warehouse administration: roles.")
     app.add_typer(alerts_app, name="alerts", help="List, deliver and test alerts.")
+    app.add_typer(
+        updates_app, name="updates", help="Owners' monthly commentary and manual measures."
+    )
     app.add_typer(trust_app, name="trust", help="Definition versions of the published measures.")
     app.command("explain", help="Explain one published value: definition, inputs, history.")(
         explain_command
@@ -199,11 +203,14 @@ def show(
 
 @app.command()
 def status(warehouse_url: WarehouseUrlOption = None, format: FormatOption = "text") -> None:
-    """Last runs, gate failures, held measures, decisions on holds and pending alerts.
+    """Last runs, gate failures, held measures, decisions on holds, missing commentary and
+    pending alerts.
 
     --format json prints `runs` (the last ten pipeline_run rows), `failed_gates` (month,
     dataset, expectation, unexpected_count), `held_measures` (month, measure_id, why),
-    `decisions` (the last ten accept/reject decisions) and `pending_alerts` (a count).
+    `decisions` (the last ten accept/reject decisions), `missing_commentary` (red measures of
+    the newest month without their owner's commentary: month, measure, owner, due) and
+    `pending_alerts` (a count).
     """
     from bsc_pipeline.report import render_status, status_json
 

@@ -42,3 +42,21 @@ SCORE_COLUMNS: tuple[str, ...] = (
 
 SCORED_MEASURE_COLUMNS: tuple[str, ...] = MEASURE_VALUE_COLUMNS + SCORE_COLUMNS
 """The "Scored measures" frame, in order: what publishing stores."""
+
+UPDATES_DATASET = "updates"
+"""The landing dataset of owners' returned update files (commentary and manual values)."""
+
+UPDATE_COLUMNS: tuple[str, ...] = (
+    "measure_id",
+    "period",
+    "owner",
+    "unit",
+    "value",
+    "analysis",
+    "recommendation",
+)
+"""The staged `updates` frame's own columns (plus lineage `_source_file`, `_source_line`);
+`period` is the first day of the month reported on, `value` the reported number as text."""
+
+UPDATE_CONTENT_COLUMNS: tuple[str, ...] = ("value", "analysis", "recommendation")
+"""What an owner fills in; a row with none of them is an untouched template row."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from bsc_pipeline.frames import UPDATES_DATASET
 from bsc_pipeline.lake import Lake
 from bsc_pipeline.periods import Month
 from bsc_pipeline.quality.gate import QUARANTINE_COLUMNS
@@ -148,6 +149,10 @@ class Pipeline:
             outcome = failed_gate(dataset, month, f"{dataset} {month} was never extracted")
         elif not meta["usable"]:
             outcome = failed_gate(dataset, month, meta["reason"] or "extract unusable", raw)
+        elif dataset == UPDATES_DATASET:
+            from bsc_pipeline.updates.gate import gate_updates
+
+            outcome = gate_updates(month, raw, self.spec)
         else:
             rebuild = self.rebuild()
             context = GateContext(
@@ -257,7 +262,9 @@ class Pipeline:
             present=self._present(backfill_through, today),
         )
         decisions = self._decisions(month)
-        return publish_month(
+        updates = self._updates(month)
+        _attach_commentary(events, updates)
+        outcome = publish_month(
             self.engine,
             month,
             run_id=run_id,
@@ -274,7 +281,10 @@ class Pipeline:
             link_health=self._link_health(month, scored),
             started_at=started_at,
             definitions=self.definitions,
+            updates=updates,
         )
+        self.remind_commentary()
+        return outcome
 
     @cached_property
     def definitions(self) -> dict[str, Any]:
@@ -318,11 +328,24 @@ class Pipeline:
         history = pd.concat([published[~replaced], current], ignore_index=True)
         return link_health(self.spec, history).assign(as_of_month=month)
 
-    def deliver_alerts(self) -> Any:
-        """Send what the outbox holds; failures stay pending for the next attempt."""
+    def deliver_alerts(self, now: datetime | None = None) -> Any:
+        """Queue commentary reminders now due, then send what the outbox holds; failures stay
+        pending for the next attempt. `now` replaces the wall clock (for tests)."""
         from bsc_pipeline.alerts.delivery import deliver_pending
 
+        self.remind_commentary(now)
         return deliver_pending(self.engine, self.spec)
+
+    def remind_commentary(self, now: datetime | None = None) -> list[Any]:
+        """Queue one reminder per red measure still without commentary after the allowed days."""
+        from bsc_pipeline.updates.reminders import queue_reminders
+
+        return queue_reminders(
+            self.engine,
+            self.spec,
+            now=now or datetime.now(UTC),
+            days=self.settings.commentary_days,
+        )
 
     def closed_months(self) -> set[str]:
         """Months finance has closed: runs leave them alone unless reopened."""
@@ -383,6 +406,18 @@ class Pipeline:
             for f in (meta or {}).get("files", []):
                 files.append({"dataset": dataset, "file": f["path"], **f})
         return files
+
+    def _updates(self, month: str) -> list[dict[str, Any]]:
+        """The month's staged update rows with their files' identities, to store as versions."""
+        from bsc_pipeline.updates.storage import update_rows
+
+        if UPDATES_DATASET not in self.contracts:
+            return []
+        files = [f for f in self._files_read(month) if f["dataset"] == UPDATES_DATASET]
+        rows = update_rows(self.lake.read_frame("staged", month, UPDATES_DATASET), files)
+        # Staged under another spec, a row may name a measure this one lacks: not ours to keep.
+        known = {m.id for m in self.spec.measures}
+        return [row for row in rows if row["measure_id"] in known]
 
     def _gate_results(self, month: str) -> list[dict[str, Any]]:
         return [
@@ -486,6 +521,20 @@ def _stack(frames: Sequence[pd.DataFrame | None], columns: list[str]) -> pd.Data
     if not present:
         return pd.DataFrame(columns=columns)
     return pd.concat(present, ignore_index=True) if len(present) > 1 else present[0]
+
+
+def _attach_commentary(events: Sequence[Any], updates: Sequence[Mapping[str, Any]]) -> None:
+    """Put the owner's commentary of the month under its measure in the alert digest."""
+    from bsc_pipeline.warehouse.readings import commentary_line
+
+    said = {
+        (u["measure_id"], u["period"]): commentary_line(u["analysis"], u["recommendation"])
+        for u in updates
+    }
+    for event in events:
+        text = said.get((event.measure_id, event.period))
+        if text:
+            event.payload["commentary"] = text
 
 
 def _rejected_as_quarantine(rejected: pd.DataFrame, dataset: str, month: str) -> pd.DataFrame:

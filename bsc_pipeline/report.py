@@ -179,6 +179,7 @@ def render_scorecard(
                     )
                 ),
             )
+        render_commentary(engine, month, rows, console, plain=True)
         render_strategy_map(engine, month, console, plain=True)
         return True
     table = Table(title=f"Balanced scorecard — {month}", show_lines=False)
@@ -214,6 +215,7 @@ def render_scorecard(
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     console.print("  ".join(f"{STATUS_STYLE.get(k, k)} {v}" for k, v in sorted(counts.items())))
+    render_commentary(engine, month, rows, console)
     render_strategy_map(engine, month, console)
     return True
 
@@ -277,6 +279,35 @@ def scorecard_json(settings: Settings, month: str) -> dict[str, Any] | None:
 def _plain(console: Console, line: str) -> None:
     """A line for a pipe, written as it is: no markup, no wrapping, tabs kept as tabs."""
     print(line, file=console.file)
+
+
+def render_commentary(
+    engine: sa.Engine,
+    month: str,
+    rows: list[dict[str, Any]],
+    console: Console,
+    *,
+    plain: bool = False,
+) -> None:
+    """The owners' analysis and recommendation of the month, measure by measure, card order."""
+    from bsc_pipeline.updates.storage import commentary_text, latest_commentary
+
+    said = latest_commentary(engine, month)
+    names = {str(r["measure_id"]): str(r["measure_name"]) for r in rows}
+    shown = [(mid, text) for mid in names if (text := commentary_text(said.get((mid, month))))]
+    if not shown:
+        return
+    if plain:
+        _plain(console, f"# Owners' commentary {month}")
+    else:
+        console.print(f"[bold]Owners' commentary — {month}[/]")
+    for measure_id, text in shown:
+        comment = said[(measure_id, month)]
+        who = f" ({comment.submitted_by})" if comment.submitted_by else ""
+        if plain:
+            _plain(console, f"{names[measure_id]}{who}\t{text}")
+        else:
+            console.print(f"  {names[measure_id]}{who}: {text}", markup=False, highlight=False)
 
 
 def _links(engine: sa.Engine, month: str) -> list[dict[str, Any]]:
@@ -409,6 +440,26 @@ def _status_frames(
     return runs, gates, held, decisions, int(pending["n"].iloc[0])
 
 
+def _missing_commentary(settings: Settings, engine: sa.Engine) -> pd.DataFrame:
+    """Red measures of the newest month whose owner has not commented, with when it is due."""
+    from bsc_pipeline.spec.loader import load_spec
+    from bsc_pipeline.spec.problems import SpecError
+    from bsc_pipeline.updates.reminders import missing_commentary
+
+    columns = ["month", "measure", "owner", "due"]
+    try:
+        spec = load_spec(settings.spec_path)
+    except SpecError:
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame(
+        [
+            (m.period, m.measure_name, str(m.owner or ""), m.due_at.strftime("%Y-%m-%d %H:%M UTC"))
+            for m in missing_commentary(engine, spec, settings.commentary_days)
+        ],
+        columns=columns,
+    )
+
+
 def render_status(settings: Settings, console: Console, *, plain: bool = False) -> None:
     """Last runs, gates that failed, measures held, people's decisions, alerts waiting.
 
@@ -422,6 +473,8 @@ def render_status(settings: Settings, console: Console, *, plain: bool = False) 
     )
     if not decisions.empty:
         _print_frame(console, "Decisions on held months", decisions, plain)
+    missing = _missing_commentary(settings, _engine(settings))
+    _print_frame(console, "Commentary missing on red measures", missing, plain)
     if plain:
         _plain(console, f"Pending alerts: {pending}")
     else:
@@ -429,14 +482,15 @@ def render_status(settings: Settings, console: Console, *, plain: bool = False) 
 
 
 def status_json(settings: Settings) -> dict[str, Any]:
-    """`bsc status --format json`: `runs`, `failed_gates`, `held_measures`, `decisions` and
-    `pending_alerts`."""
+    """`bsc status --format json`: `runs`, `failed_gates`, `held_measures`, `decisions`,
+    `missing_commentary` and `pending_alerts`."""
     runs, gates, held, decisions, pending = _status_frames(settings)
     return {
         "runs": _records(runs),
         "failed_gates": _records(gates),
         "held_measures": _records(held),
         "decisions": _records(decisions),
+        "missing_commentary": _records(_missing_commentary(settings, _engine(settings))),
         "pending_alerts": pending,
     }
 

@@ -50,6 +50,8 @@ class Settings:
     close_day: int = 5
     alert_max_age_days: int = 45
     """A month that ended longer ago than this is history to alerts, not news (docs/alerts.md)."""
+    commentary_days: int = 3
+    """Days after publication a red measure's owner has to comment before one reminder."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -66,4 +68,5 @@ class Settings:
             nightly_at=os.environ.get("BSC_NIGHTLY_AT", "04:30"),
             close_day=int(os.environ.get("BSC_CLOSE_DAY", "5")),
             alert_max_age_days=int(os.environ.get("BSC_ALERT_MAX_AGE_DAYS", "45")),
+            commentary_days=int(os.environ.get("BSC_COMMENTARY_DAYS", "3")),
         )

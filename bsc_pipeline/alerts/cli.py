@@ -97,12 +97,17 @@ def deliver(
 
     A round that fails leaves the events pending with a later retry time (doubling from
     BSC_ALERT_RETRY_SECONDS, default 60); they are given up, and the engineers told, only after
-    BSC_ALERT_GIVE_UP_HOURS (default 24) or BSC_ALERT_MAX_ROUNDS failed rounds. With no
-    channel configured it says how to configure one and exits 1.
+    BSC_ALERT_GIVE_UP_HOURS (default 24) or BSC_ALERT_MAX_ROUNDS failed rounds. Commentary
+    reminders now due (a red measure not commented on within BSC_COMMENTARY_DAYS) are queued
+    first. With no channel configured it says how to configure one and exits 1.
     """
     from bsc_pipeline.alerts.delivery import deliver_pending
+    from bsc_pipeline.settings import Settings
+    from bsc_pipeline.updates.reminders import queue_reminders
 
-    summary = deliver_pending(_engine(warehouse_url), _spec(), backoff_base=backoff_base)
+    engine, spec = _engine(warehouse_url), _spec()
+    queue_reminders(engine, spec, now=datetime.now(UTC), days=Settings.from_env().commentary_days)
+    summary = deliver_pending(engine, spec, backoff_base=backoff_base)
     if summary.unconfigured:
         console.print(
             f"{summary.still_pending} event(s) pending: {NO_CHANNEL_HINT}",

@@ -31,6 +31,7 @@ HEADLINES = {
     "recovery": "RECOVERED",
     "held": "HELD",
     "no_data": "NO DATA",
+    "commentary_reminder": "COMMENTARY NEEDED",
 }
 """Headline per event kind, most urgent first (digests list events in this order)."""
 
@@ -230,7 +231,13 @@ def _item(event: AlertEvent) -> dict[str, Any]:
     restated = " (restatement of a closed period)" if event.is_restatement else ""
     headline = f"{label}: {p.get('measure_name', event.measure_id)} — {event.period}{restated}"
     lines = [_actual_line(p)]
-    if event.kind in ("held", "no_data"):
+    if event.kind == "commentary_reminder":
+        lines.append(
+            f"Red since its publication on {str(p.get('published_at', ''))[:10]}, and no "
+            f"analysis or recommendation within {p.get('commentary_days')} days."
+        )
+        lines.append(f"Say why and what you will do: {p.get('template_command')}.")
+    elif event.kind in ("held", "no_data"):
         reason = p.get("data_note") or "no reason recorded"
         lines = [f"The measure could not be judged: {reason}.", *lines]
         lines.append("You receive this as the owner of the data behind this measure.")
@@ -240,6 +247,8 @@ def _item(event: AlertEvent) -> dict[str, Any]:
         lines.append(
             f"Previously {event.previous_status} ({p.get('previous_period') or 'earlier period'})."
         )
+    if p.get("commentary"):
+        lines.append(f"Owner's commentary: {p['commentary']}")
     if p.get("history"):
         recent = "; ".join(
             f"{h['period']} {_number(h['value'], p)} ({h['status']})" for h in p["history"]

@@ -20,7 +20,15 @@ from bsc_pipeline.spec.formula import parse_formula
 from bsc_pipeline.spec.models import Spec
 
 EventKind = Literal[
-    "red", "recovery", "repeat", "held", "no_data", "state", "pipeline_failure", "dead_letter"
+    "red",
+    "recovery",
+    "repeat",
+    "held",
+    "no_data",
+    "state",
+    "pipeline_failure",
+    "dead_letter",
+    "commentary_reminder",
 ]
 JUDGED = ("green", "amber", "red")
 """Statuses that say something about performance; `held` and `no_data` say something about data."""

@@ -38,7 +38,12 @@ from bsc_pipeline.briefing.model import (
 )
 from bsc_pipeline.periods import Month, month_range
 from bsc_pipeline.spec.models import Spec
-from bsc_pipeline.warehouse.readings import read_rollups, read_scorecard
+from bsc_pipeline.warehouse.readings import (
+    commentary_line,
+    read_commentary,
+    read_rollups,
+    read_scorecard,
+)
 
 HISTORY_MONTHS = 13
 """A sparkline spans this month and the twelve before it: the same month last year is on it."""
@@ -97,6 +102,8 @@ def assemble_briefing(
     records = _records(rows)
     names = {str(r["measure_id"]): str(r["measure_name"]) for r in records}
     measures = [_measure_row(r, dims, history, periods, months, previous, names) for r in records]
+    said = _commentary(engine, month)
+    measures = [replace(m, commentary=said.get(m.measure_id, "")) for m in measures]
     if owner is not None:
         measures, links = _owner_view(owner, measures, links)
     ranks = _ranks(spec)
@@ -179,6 +186,17 @@ def _read_history(engine: Engine, months: Sequence[str]) -> dict[str, dict[str, 
                 "status": str(status or "no_data"),
             }
     return out
+
+
+def _commentary(engine: Engine, month: str) -> dict[str, str]:
+    """measure → the owner's commentary of the month, as one line."""
+    said = read_commentary(engine)
+    said = said[said["period"] == month]
+    lines = {
+        str(r["measure_id"]): commentary_line(r["analysis"], r["recommendation"])
+        for r in said.to_dict("records")
+    }
+    return {k: v for k, v in lines.items() if v}
 
 
 def _by_measure(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:

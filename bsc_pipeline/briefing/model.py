@@ -81,6 +81,8 @@ class MeasureRow:
     history: tuple[SparkPoint, ...]
     role: str = ""
     """In an owner's view: `own`, `driver` or `outcome`; empty in the full book."""
+    commentary: str = ""
+    """The owner's analysis and recommendation of the month (`v_measure_commentary`)."""
 
     @property
     def status_label(self) -> str:

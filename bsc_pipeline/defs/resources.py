@@ -38,6 +38,7 @@ class BscResource(dg.ConfigurableResource):
     nightly_at: str = "04:30"
     close_day: int = 5
     alert_max_age_days: int = 45
+    commentary_days: int = 3
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BscResource:

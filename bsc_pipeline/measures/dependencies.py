@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
+from bsc_pipeline.frames import UPDATES_DATASET
 from bsc_pipeline.measures.errors import MeasureError
 from bsc_pipeline.measures.loading import dataset_infos
 from bsc_pipeline.spec.formula import Formula, parse_formula
@@ -15,6 +16,7 @@ from bsc_pipeline.spec.models import (
     BudgetTarget,
     ChangeMeasure,
     DerivedMeasure,
+    ManualMeasure,
     Measure,
     RatioMeasure,
     RetentionMeasure,
@@ -24,6 +26,9 @@ from bsc_pipeline.spec.models import (
 
 BUDGET_AMOUNT = "amount"
 """The budget dataset's column a budget target sums."""
+
+UPDATES_COLUMNS_READ = ("measure_id", "period", "value")
+"""The update file columns a manual measure's value comes from."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,8 @@ class MeasureGraph:
             measure = self.measures[current]
             if isinstance(measure, BaseMeasure | SnapshotMeasure | RetentionMeasure):
                 seen.setdefault(measure.source)
+            elif isinstance(measure, ManualMeasure):
+                seen.setdefault(UPDATES_DATASET)
             stack.extend(reversed(self.inputs[current]))
         return list(seen)
 
@@ -127,6 +134,8 @@ def columns_read(spec: Spec, contracts: Mapping[str, Any]) -> dict[str, list[str
             needed[measure.source].update(c for c in (measure.date_column, month_column) if c)
         if isinstance(measure, SnapshotMeasure):
             needed[measure.source].update(c for c in (measure.active_from, measure.active_to) if c)
+        if isinstance(measure, ManualMeasure):
+            needed.setdefault(UPDATES_DATASET, set()).update(UPDATES_COLUMNS_READ)
         if isinstance(measure.target, BudgetTarget) and "budget" in infos:
             budget = needed["budget"]
             budget.update(c for c in (BUDGET_AMOUNT, infos["budget"].month_column) if c)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bsc_pipeline.frames import MEASURE_VALUE_COLUMNS
+from bsc_pipeline.frames import MEASURE_VALUE_COLUMNS, UPDATES_DATASET
 from bsc_pipeline.measures.aggregations import (
     NUMERIC_AGGREGATIONS,
     MonthRows,
@@ -35,6 +35,7 @@ from bsc_pipeline.spec.models import (
     BudgetTarget,
     ChangeMeasure,
     DerivedMeasure,
+    ManualMeasure,
     Measure,
     RatioMeasure,
     RetentionMeasure,
@@ -113,6 +114,7 @@ class MeasureEngine:
         self._ends: dict[tuple[str, int], float | None] = {}
         self._aggregates: dict[tuple[str, int, int], tuple[float, int]] = {}
         self._columns: dict[tuple[str, str, object], tuple[np.ndarray, Any]] = {}
+        self._reported: dict[str, dict[int, float]] | None = None
 
     def measure_values(self, targets: TargetBook) -> pd.DataFrame:
         """One row per measure (spec order) × period type of the run month."""
@@ -219,6 +221,8 @@ class MeasureEngine:
                 return self._derived(measure, window)
             case ChangeMeasure():
                 return self._change(measure, window)
+            case ManualMeasure():
+                return self._manual(measure, window)
         raise MeasureError(f"measure {measure.id}: unknown kind")
 
     def _base(self, measure: BaseMeasure, window: Window) -> Evaluation:
@@ -356,6 +360,45 @@ class MeasureEngine:
         if measure.change_as == "percent":
             value = value / abs(base.value) * 100
         return Evaluation(value, value, NAN, held, gaps)
+
+    def _manual(self, measure: ManualMeasure, window: Window) -> Evaluation:
+        """The owner's reported values over the window; a month not reported is no data, not 0."""
+        months = window.months
+        held = self._held(UPDATES_DATASET, months)
+        reported = self._reported_values().get(measure.id, {})
+        present = [(m, reported[m.index]) for m in months if m.index in reported]
+        missing = [m for m in months if m.index not in reported]
+        if not present:
+            why = f"no value reported for {_span(months)}"
+            return Evaluation(
+                NAN, held=held, gaps=_month_runs("not reported:", missing), reason=why
+            )
+        gaps: list[str] = []
+        if measure.aggregation == "last":
+            last, value = present[-1]
+            if last != months[-1]:
+                gaps.extend(_month_runs("not reported:", [m for m in missing if m > last]))
+                gaps.append(f"period-end value taken at {last}")
+        else:
+            gaps.extend(_month_runs("not reported:", missing))
+            values = [v for _, v in present]
+            value = sum(values) if measure.aggregation == "sum" else sum(values) / len(values)
+        return Evaluation(value, value, NAN, held, tuple(gaps))
+
+    def _reported_values(self) -> dict[str, dict[int, float]]:
+        """Each manual measure's reported value per month index, from the staged update files."""
+        if self._reported is None:
+            self._reported = {}
+            frame = self._source_frame(UPDATES_DATASET)
+            if frame is not None and len(frame):
+                numbers = pd.to_numeric(frame["value"], errors="coerce")
+                months = month_index(frame["period"])
+                for measure_id, month, number in zip(
+                    frame["measure_id"], months, numbers, strict=True
+                ):
+                    if month >= 0 and not pd.isna(number):
+                        self._reported.setdefault(str(measure_id), {})[int(month)] = float(number)
+        return self._reported
 
     def _held(self, dataset: str, months: Iterable[Month]) -> tuple[str, ...]:
         notes = []

@@ -126,11 +126,15 @@ class DatasetContract(BaseModel):
         description="first month the source delivers (YYYY-MM); earlier months are not_started. "
         "Null: the month of its first delivery",
     )
+    skip_rows_without: list[str] = Field(default_factory=list)
+    """A row with none of these columns filled carries nothing (an untouched template row):
+    it is dropped when read, before versions of a key are combined."""
 
     @model_validator(mode="after")
     def _names_exist(self) -> DatasetContract:
         named = [*self.keys, *self.event_columns]
         named += [c for c in (self.month_column, self.version_column) if c]
+        named += self.skip_rows_without
         unknown = [c for c in named if c not in self.columns]
         if unknown:
             raise ValueError(f"names columns that are not declared: {unknown}")

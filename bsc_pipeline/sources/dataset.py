@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -151,6 +152,20 @@ def _rejected_in_month(result: FileFrame, month: str) -> pd.DataFrame:
     return result.rejected[keep].reset_index(drop=True)
 
 
+def _without_empty_rows(result: FileFrame, contract: DatasetContract) -> FileFrame:
+    """Drop rows with none of the contract's `skip_rows_without` columns filled."""
+    if not contract.skip_rows_without or result.frame.empty:
+        return result
+    filled = np.zeros(len(result.frame), dtype=bool)
+    for column in contract.skip_rows_without:
+        text = result.frame[column].astype("string").str.strip()
+        filled |= (text.notna() & (text != "")).to_numpy(dtype=bool, na_value=False)
+    if filled.all():
+        return result
+    kept = result.frame[filled].reset_index(drop=True)
+    return replace(result, frame=kept, dropped=result.dropped + int((~filled).sum()))
+
+
 def _months_of(frame: pd.DataFrame, contract: DatasetContract) -> list[str]:
     if not contract.month_column or frame.empty:
         return []
@@ -237,6 +252,8 @@ def read_dataset(
             summary.readable = False
             failures.append(f"{item.relative}: {result.fatal}")
             continue
+        result = _without_empty_rows(result, contract)
+        summary.rows_dropped = result.dropped
         rows, file_rejected = result.frame, result.rejected
         if split and item.month is None and contract.mode == "period":
             assert contract.month_column is not None

@@ -34,7 +34,10 @@ from bsc_pipeline.settings import Settings
 PERIOD_DATASETS = ("gl_lines", "survey_responses", "training", "engagement")
 INCREMENTAL_DATASETS = ("opportunities", "tickets")
 SNAPSHOT_DATASETS = ("chart_of_accounts", "budget", "accounts", "employees")
-DATASETS = SNAPSHOT_DATASETS + PERIOD_DATASETS + INCREMENTAL_DATASETS
+UPDATES_DATASET = "updates"
+DATASETS = SNAPSHOT_DATASETS + PERIOD_DATASETS + INCREMENTAL_DATASETS + (UPDATES_DATASET,)
+AUDIT_TARGET, ON_TRACK_TARGET, AMBER_SHARE = 80.0, 80.0, 0.9
+"""Targets of the demo's two manual measures (specs/demo.yaml) and its default amber bound."""
 
 STORY_MONTHS = 36
 SECONDS_PER_DAY = 86_400
@@ -266,11 +269,60 @@ class _Generator:
             sink("survey_responses", label, self._survey_month(t, month, customers))
             sink("training", label, self._training_month(t, month, staff))
             sink("engagement", label, self._engagement_month(t, month, staff))
+            sink(UPDATES_DATASET, label, self._updates_month(t, month))
         last = str(self.calendar[-1])
         sink("chart_of_accounts", last, _chart_table())
         sink("budget", last, self._budget_table())
         sink("accounts", last, self._accounts_table())
         sink("employees", last, self._employees_table())
+
+    def _updates_month(self, t: int, month: Month) -> pa.Table:
+        """The owners' returned update file: the two manual measures' values from the story
+        (noise-free, so no random draw moves the other extracts), commentary where they are red
+        and in the newest month."""
+        strain = float(self.story.strain[t])
+        invest = float(self.story.invest[t])
+        audit = float(np.clip(round(88 - 40 * max(strain, 0) + 5 * max(-strain, 0)), 0, 100))
+        on_track = float(np.clip(round(95 - 60 * (1 - min(invest, 1.0))), 0, 100))
+        newest = t == len(self.calendar) - 1
+        rows = [
+            (
+                "platform_security_audit",
+                "cto",
+                "score",
+                audit,
+                AUDIT_TARGET,
+                "Open patching findings grew while maintenance was deferred",
+                "Restore the maintenance budget and close critical findings within 30 days",
+                "Findings closed after the maintenance catch-up",
+            ),
+            (
+                "initiatives_on_track_pct",
+                "ceo",
+                "%",
+                on_track,
+                ON_TRACK_TARGET,
+                "Initiatives slipped after the training and maintenance cuts",
+                "Re-plan the portfolio and fund the support academy",
+                "The portfolio is back on plan",
+            ),
+        ]
+        columns: dict[str, list[object]] = {
+            c: [] for c in ("measure_id", "period", "owner", "unit", "value")
+        }
+        columns.update(analysis=[], recommendation=[])
+        columns.update({c: [None] * len(rows) for c in ("name", "actual", "target", "status")})
+        columns["trend"] = [None] * len(rows)
+        for measure, owner, unit, value, target, why, plan, fine in rows:
+            red = value < AMBER_SHARE * target
+            columns["measure_id"].append(measure)
+            columns["owner"].append(owner)
+            columns["period"].append(month.start.isoformat())
+            columns["unit"].append(unit)
+            columns["value"].append(f"{value:g}")
+            columns["analysis"].append(why if red else fine if newest else None)
+            columns["recommendation"].append(plan if red else None)
+        return pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()})
 
     def _incremental_month(
         self,

@@ -212,6 +212,10 @@ class MeasureBase(SpecModel):
         default_factory=lambda: [Thresholds()],
         description="green/amber bounds; several sets apply from their from_period on",
     )
+    valid_range: tuple[float, float] | None = Field(
+        default=None,
+        description="[lo, hi]: a reported value outside it is refused (quarantined); null: any",
+    )
 
 
 class BaseMeasure(MeasureBase):
@@ -295,13 +299,27 @@ class ChangeMeasure(MeasureBase):
     change_as: Literal["percent", "absolute"] = "percent"
 
 
+class ManualMeasure(MeasureBase):
+    """A value no system holds (an audit score, a % complete): its owner reports it each month.
+
+    Values arrive in the monthly update files (`updates` dataset). A longer period takes the
+    last month's value (like a balance), or the sum or mean of the months reported.
+    """
+
+    kind: Literal["manual"] = "manual"
+    aggregation: Literal["last", "sum", "mean"] = Field(
+        default="last", description="value of a quarter or year: last month reported, sum, mean"
+    )
+
+
 Measure = Annotated[
     BaseMeasure
     | RatioMeasure
     | SnapshotMeasure
     | RetentionMeasure
     | DerivedMeasure
-    | ChangeMeasure,
+    | ChangeMeasure
+    | ManualMeasure,
     Field(discriminator="kind"),
 ]
 

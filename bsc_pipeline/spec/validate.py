@@ -24,6 +24,7 @@ from bsc_pipeline.spec.models import (
     ChangeMeasure,
     DerivedMeasure,
     Filter,
+    ManualMeasure,
     RangeTarget,
     RatioMeasure,
     RetentionMeasure,
@@ -248,6 +249,12 @@ class _Checker:
             ):
                 message = f"agg '{measure.agg}' needs a column"
                 self.add("error", ("measures", i, "agg"), message, "add `column:`")
+            elif isinstance(measure, ManualMeasure) and measure.owner is None:
+                message = f"manual measure '{measure.id}' has no owner to report it"
+                self.add("error", ("measures", i, "kind"), message, "add `owner:`")
+            if measure.valid_range is not None and measure.valid_range[0] > measure.valid_range[1]:
+                message = f"valid_range {list(measure.valid_range)}: low is above high"
+                self.add("error", ("measures", i, "valid_range"), message, "write [low, high]")
             for f_index, flt in enumerate(getattr(measure, "filters", [])):
                 self.filter_shape(("measures", i, "filters", f_index), flt)
             self.target_shape(i)

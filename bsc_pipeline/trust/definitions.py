@@ -25,9 +25,21 @@ VERSION_LENGTH = 16
 """Hex digits of the SHA-256 kept as the version: short enough to read, never colliding here."""
 
 _NOT_COMPUTING = frozenset(
-    {"id", "name", "description", "objective", "owner", "unit", "lead_lag", "weight", "decimals"}
+    {
+        "id",
+        "name",
+        "description",
+        "objective",
+        "owner",
+        "unit",
+        "lead_lag",
+        "weight",
+        "decimals",
+        "valid_range",
+    }
 )
-"""Fields that describe or place a measure without changing any number it publishes."""
+"""Fields that describe or place a measure without changing any number it publishes
+(`valid_range` only refuses reported values at the gate)."""
 _SCORING = frozenset({"direction", "review", "target", "thresholds"})
 """Fields that change a measure's own target and status, but not the value of what reads it."""
 
@@ -141,6 +153,8 @@ def formula_text(definition: Mapping[str, Any]) -> str:
         return str(m["formula"])
     if kind == "change":
         return f"{m['change_as']} change of {m['of']} versus {m['versus'].replace('_', ' ')}"
+    if kind == "manual":
+        return f"reported by its owner each month ({m['aggregation']} over a longer period)"
     return canonical_json(m)
 
 

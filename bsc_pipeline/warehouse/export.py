@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from bsc_pipeline.warehouse.choices import FORMATS, ExportFormat, ExportPeriodType
 from bsc_pipeline.warehouse.errors import WarehouseError
-from bsc_pipeline.warehouse.readings import read_scorecard
+from bsc_pipeline.warehouse.readings import read_scorecard, with_commentary
 
 
 def default_export_path(period: str, period_type: str, fmt: str) -> Path:
@@ -32,6 +32,8 @@ def export_scorecard(
 
     XLSX is the workbook of `workbook.py` (Summary, Data, Notes); Excel cannot hold time zones,
     so there `published_at` is written as UTC without an offset.
+    The last column of the data, `commentary`, is the owner's analysis and recommendation of the
+    month.
     """
     if fmt not in FORMATS:
         raise WarehouseError(f"unknown export format {fmt!r}; expected one of {FORMATS}")
@@ -41,6 +43,7 @@ def export_scorecard(
             f"nothing published for {period} ({period_type}); run the month first "
             "or check the period (a month as YYYY-MM, or a label such as FY2025-Q1)"
         )
+    frame = with_commentary(engine, frame)
     target = out or default_export_path(period, period_type, fmt)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")

@@ -153,6 +153,7 @@ def publish_month(
     definitions: Mapping[str, MeasureDefinition] | None = None,
     released_holds: Collection[str] = (),
     decisions: Sequence[Mapping[str, Any]] = (),
+    updates: Sequence[Mapping[str, Any]] = (),
 ) -> PublishOutcome:
     """Publish the scored month, its run record, gate results and alert outbox atomically.
 
@@ -160,15 +161,18 @@ def publish_month(
     `as_of_month`) replaces the month's link-health rows; None leaves them as they are.
     `definitions` (default: computed from `spec`, without git commit or targets file) gives
     each measure's definition version, stored with every value; `released_holds` names the
-    datasets a person released for the month (reason `hold_released`). Every history row gets
-    its reason from `bsc_pipeline.trust.reasons.change_reason`. Rows of measures no longer in
-    the spec (retired) are kept, never deleted.
+    datasets a person released for the month (reason `hold_released`); `updates` are owners'
+    update rows (`bsc_pipeline.updates.storage.update_rows`), stored as new versions. Every
+    history row gets its reason from `bsc_pipeline.trust.reasons.change_reason`. Rows of
+    measures no longer in the spec (retired) are kept, never deleted.
     `decisions` (`decision_id`, `dataset`, `decision`) are the people's accept/reject decisions
     the month's gate verdicts applied: the first run to publish with one records its run id.
 
     Raises `PeriodClosedError` for a closed month and `PublishInputError` for frames that do not
     fit (missing columns, rows of another month, duplicate keys, ids unknown to the spec).
     """
+    from bsc_pipeline.updates.storage import record_updates
+
     month = str(Month.parse(month))
     fact_rows = _measure_rows(measures, month)
     rollup_rows = _rollup_rows(rollups, month)
@@ -217,6 +221,7 @@ def publish_month(
         _record_run(connection, run_id, month, started_at or now, now, files)
         _record_rows(connection, schema.dq_result, gate_results, run_id, month)
         _record_rows(connection, schema.quarantine_row, quarantine, run_id, month)
+        record_updates(connection, updates, run_id, now)
         inserted, skipped = _insert_alert_events(connection, alert_events or (), run_id, now)
         _consume_decisions(connection, decisions, run_id)
 

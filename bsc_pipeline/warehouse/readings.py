@@ -30,6 +30,8 @@ VIEWS = (
     "v_strategy_map_health",
     "v_strategy_map_health_as_of",
     "v_measure_definition_history",
+    "v_measure_commentary",
+    "v_measure_commentary_history",
 )
 
 _READING_VIEWS: dict[str, str] = {
@@ -155,3 +157,35 @@ def _flag(value: object) -> bool | None:
     if value is None or value is pd.NA:
         return None
     return bool(value)
+
+
+def read_commentary(engine: Engine) -> pd.DataFrame:
+    """Owners' latest commentary per measure and month (`v_measure_commentary`)."""
+    query = (
+        sa.select(sa.text("measure_id, period, analysis, recommendation"))
+        .select_from(_view("v_measure_commentary"))
+        .order_by(sa.column("measure_id"), sa.column("period"))
+    )
+    return _read(engine, query)
+
+
+def with_commentary(engine: Engine, frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` plus a `commentary` column: the owner's analysis and recommendation of the month
+    the row was reported at (its `as_of_month`, else its `period`)."""
+    said = read_commentary(engine)
+    month = frame["as_of_month"] if "as_of_month" in frame.columns else frame["period"]
+    text = {
+        (r["measure_id"], r["period"]): commentary_line(r["analysis"], r["recommendation"])
+        for r in said.to_dict("records")
+    }
+    keys = zip(frame["measure_id"], month, strict=True)
+    column = pd.Series([text.get(key) for key in keys], index=frame.index, dtype=object)
+    return frame.assign(commentary=column)
+
+
+def commentary_line(analysis: object, recommendation: object) -> str | None:
+    """`analysis — next: recommendation`, or whichever of the two there is."""
+    parts = [str(p) for p in (analysis, recommendation) if isinstance(p, str) and p]
+    if len(parts) == 2:
+        return f"{parts[0]} — next: {parts[1]}"
+    return parts[0] if parts else None

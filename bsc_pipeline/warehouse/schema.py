@@ -454,3 +454,28 @@ delivery_lease = sa.Table(
     sa.Column("acquired_at", UtcDateTime(), nullable=False),
     sa.Column("expires_at", UtcDateTime(), nullable=False),
 )
+
+# Owners' monthly updates: one row per version of a measure's commentary and reported value for
+# a month, never updated or deleted (views pick the latest).
+measure_update = sa.Table(
+    "measure_update",
+    metadata,
+    sa.Column("update_id", sa.Integer(), primary_key=True, autoincrement=True),
+    _id("measure_id", nullable=False),
+    _month("period", nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    _id("submitted_by"),
+    _num("value"),
+    sa.Column("unit", sa.String(64)),
+    sa.Column("analysis", sa.Text()),
+    sa.Column("recommendation", sa.Text()),
+    sa.Column("file", sa.String(1024), nullable=False),
+    sa.Column("line", sa.Integer()),
+    sa.Column("sha256", sa.String(64)),
+    sa.Column("submitted_at", UtcDateTime()),
+    sa.Column("recorded_at", UtcDateTime(), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.ForeignKeyConstraint(["measure_id"], ["dim_measure.measure_id"]),
+    sa.UniqueConstraint("measure_id", "period", "version"),
+    sa.Index(None, "period"),
+)

@@ -125,7 +125,7 @@ def test_the_ui_sees_every_partitioned_asset_and_gate_check(backfilled: dict[str
         _backfill_runs(instance)[0].run_id,
         of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION,
     )
-    assert len(checks) == 20, "one gate check per extract and month"
+    assert len(checks) == 22, "one gate check per extract and month (updates included)"
 
 
 def _intervals(instance: dg.DagsterInstance, run_id: str, step: str) -> list[tuple[float, float]]:

@@ -169,7 +169,7 @@ def test_each_staged_asset_carries_its_gate_check(answer: dict[str, Any]) -> Non
         for node in answer["assetNodes"]
     }
     staged = {key: names for key, names in checks.items() if key.startswith("staged_")}
-    assert len(staged) == 10
+    assert len(staged) == 11
     assert all(names == ["gx_gate"] for names in staged.values())
 
 

@@ -22,6 +22,7 @@ DATASETS = [
     "employees",
     "training",
     "engagement",
+    "updates",
 ]
 SCORECARD_ASSETS = [
     "measure_values",

@@ -63,7 +63,7 @@ def test_every_step_and_check_succeeds(tiny_run: dict) -> None:
     for result in tiny_run["results"]:
         assert result.success
         checks = result.get_asset_check_evaluations()
-        assert len(checks) == 10, "one gate check per extract"
+        assert len(checks) == 11, "one gate check per extract (updates included)"
         failed = [c.asset_check_key.asset_key.to_user_string() for c in checks if not c.passed]
         assert failed == []
 

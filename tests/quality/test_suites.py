@@ -24,6 +24,7 @@ def test_every_contract_has_a_suite():
         "employees",
         "training",
         "engagement",
+        "updates",
     }
 
 

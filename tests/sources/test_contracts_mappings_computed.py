@@ -24,6 +24,7 @@ def test_contracts_cover_every_canonical_dataset(contracts):
         "employees",
         "training",
         "engagement",
+        "updates",
     }
     tickets = contracts["tickets"]
     assert tickets.mode == "incremental" and tickets.keys == ["ticket_id"]

@@ -82,6 +82,7 @@ def test_status_in_a_pipe_and_as_json(published):
         "failed_gates",
         "held_measures",
         "decisions",
+        "missing_commentary",
         "pending_alerts",
     }
     assert payload["pending_alerts"] == 0 and payload["failed_gates"] == []

@@ -111,7 +111,7 @@ def test_exports_open_with_pandas_and_reconcile_with_the_view(two_months, tmp_pa
         "xlsx": lambda path: pd.read_excel(path, sheet_name="Data"),
     }[fmt]
     exported = reader(path)
-    assert list(exported.columns) == list(view.columns)
+    assert list(exported.columns) == [*view.columns, "commentary"]
     assert list(exported["measure_id"]) == list(view["measure_id"])
     for column in ("actual", "target", "variance", "score", "ytd_actual"):
         assert exported[column].astype(float).tolist() == view[column].astype(float).tolist()
