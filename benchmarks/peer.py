@@ -25,6 +25,7 @@ from bsc_pipeline.spec.models import (
     ChangeMeasure,
     DerivedMeasure,
     Filter,
+    ManualMeasure,
     RatioMeasure,
     SnapshotMeasure,
     Spec,
@@ -39,6 +40,8 @@ SQL_TYPES = {
     "date": "DATE",
     "datetime": "TIMESTAMP",
 }
+UPDATES = "updates"
+"""The owners' returned update files: where manual measures' values come from."""
 COMPUTED_TYPES = {
     "between": "bool",
     "not_after": "bool",
@@ -163,7 +166,19 @@ class PeerQuery:
                     f"(CASE WHEN {then} IS NULL OR {then} = 0 OR {now} IS NULL THEN NULL "
                     f"ELSE ({now} - {then}) / abs({then}) * 100.0 END)"
                 )
+            case ManualMeasure():
+                return self._manual(measure, month)
         raise PeerError(f"measure {measure_id!r} is not in the spec")
+
+    def _manual(self, measure: ManualMeasure, month: str) -> str:
+        """The value the owner reported for the month: the newest file's row wins (the updates
+        contract is incremental, keyed by measure and period)."""
+        where = [
+            self._in_month(UPDATES, "period", month),
+            f"{self._col(UPDATES, 'measure_id')} = {_text(measure.id)}",
+        ]
+        value = f"max(TRY_CAST({self._col(UPDATES, 'value')} AS DOUBLE))"
+        return self._aggregate(UPDATES, f"{measure.id}@{month}", value, where)
 
     def _base(self, measure: BaseMeasure, month: str) -> str:
         contract = self.contracts[measure.source]

@@ -9,21 +9,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from bsc_pipeline.cli_options import WarehouseUrlOption, resolve_warehouse_url
 from bsc_pipeline.periods import Month, PeriodError
 from bsc_pipeline.settings import Settings
-from bsc_pipeline.spec.loader import load_spec
-from bsc_pipeline.spec.problems import SpecError
-from bsc_pipeline.updates.template import TemplateError, default_name, template_rows, write_template
 
 app = typer.Typer(
     help="The monthly update cycle: owners' commentary and manually reported measures.",
     no_args_is_help=True,
 )
 console = Console(stderr=True)
-
-
-def _warehouse(url: str | None) -> str:
-    return url or Settings.from_env().warehouse_url
 
 
 @app.command("template")
@@ -38,10 +32,7 @@ def template(
             "--out", help="File to write, .xlsx or .csv; default updates_<M>[_<owner>].xlsx"
         ),
     ] = None,
-    warehouse_url: Annotated[
-        str | None,
-        typer.Option("--warehouse-url", help="SQLAlchemy URL; default BSC_WAREHOUSE_URL or SQLite"),
-    ] = None,
+    warehouse_url: WarehouseUrlOption = None,
 ) -> None:
     """Write an owner's update template of a month (xlsx, or csv by the suffix).
 
@@ -50,6 +41,14 @@ def template(
     file into <landing>/updates/ as updates_<M>_<owner>.xlsx: the next run of the month
     gates and publishes it. Prints the path written.
     """
+    from bsc_pipeline.spec.loader import load_spec
+    from bsc_pipeline.spec.problems import SpecError
+    from bsc_pipeline.updates.template import (
+        TemplateError,
+        default_name,
+        template_rows,
+        write_template,
+    )
     from bsc_pipeline.warehouse.engine import make_engine
 
     try:
@@ -59,7 +58,7 @@ def template(
     settings = Settings.from_env()
     try:
         spec = load_spec(settings.spec_path)
-        rows = template_rows(spec, make_engine(_warehouse(warehouse_url)), month, owner)
+        rows = template_rows(spec, make_engine(resolve_warehouse_url(warehouse_url)), month, owner)
         written = write_template(rows, out or Path(default_name(month, owner)))
     except (SpecError, TemplateError) as exc:
         console.print(f"error: {exc}", style="red", markup=False, soft_wrap=True)
@@ -75,16 +74,15 @@ def remind(
         str | None,
         typer.Option("--now", help="ISO time to judge 'overdue' at (default: the clock)."),
     ] = None,
-    warehouse_url: Annotated[
-        str | None,
-        typer.Option("--warehouse-url", help="SQLAlchemy URL; default BSC_WAREHOUSE_URL or SQLite"),
-    ] = None,
+    warehouse_url: WarehouseUrlOption = None,
 ) -> None:
     """Queue commentary reminders that are due; `bsc alerts deliver` sends them.
 
     One per red measure of the newest month whose owner has not commented within
     BSC_COMMENTARY_DAYS (default 3) days of its publication, never twice.
     """
+    from bsc_pipeline.spec.loader import load_spec
+    from bsc_pipeline.spec.problems import SpecError
     from bsc_pipeline.updates.reminders import queue_reminders
     from bsc_pipeline.warehouse.engine import make_engine, upgrade_warehouse
 
@@ -92,7 +90,7 @@ def remind(
     moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    url = _warehouse(warehouse_url)
+    url = resolve_warehouse_url(warehouse_url)
     upgrade_warehouse(url)
     try:
         spec = load_spec(settings.spec_path)

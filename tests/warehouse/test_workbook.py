@@ -80,7 +80,7 @@ def test_data_sheet_holds_the_view_with_header_widths_filter_and_frozen_pane(boo
     sheet = workbook["Data"]
     view = read_scorecard(engine, "2025-03")
     header = [c.value for c in sheet[1]]
-    assert header == list(view.columns)
+    assert header == [*view.columns, "commentary"]
     assert sheet.freeze_panes == "A2"
     assert sheet.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(header))}3"
     assert all(c.fill.start_color.rgb == "FF1F3864" for c in sheet[1])
