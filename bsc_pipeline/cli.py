@@ -135,7 +135,10 @@ def backfill(
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Months run in parallel.")] = 1,
     warehouse_url: WarehouseUrlOption = None,
 ) -> None:
-    """Run a range of months, with a progress bar and a summary of what was published.
+    """Run a range of months, then the later published months that read them (year-over-year,
+    trailing 12 months, quarters), said before it starts. Progress is a bar in a terminal and
+    one line per month in a pipe; the summary gives each month published, unchanged, failed or
+    not reached, from the warehouse, also after Ctrl-C.
 
     Alerts of months before the newest are kept as history; owners hear about the newest only.
     """
@@ -161,7 +164,7 @@ def backfill(
         report = run_months(months, console=console, jobs=jobs, backfill=True)
     except OutsidePartitions as exc:
         raise typer.BadParameter(str(exc)) from None
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(130 if report.interrupted else 0 if report.ok else 1)
 
 
 @app.command()

@@ -182,7 +182,7 @@ def test_a_rerun_of_january_recomputes_february_and_a_closed_month_fails_cleanly
     assert retries == [], "a closed month is refused at once, not retried"
     text = console.export_text()
     assert "0 published, 0 published with held measures, 1 failed" in text
-    assert "Recomputed 1 later month" in text
+    assert "Recomputed 1 of 1 later month" in text
 
 
 def test_summary_buckets() -> None:
