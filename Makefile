@@ -8,6 +8,9 @@ DEMO_SEED ?= 7
 DEMO_END ?= 2026-10
 DEMO_SMTP_PORT ?= 8025
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
+# The demo's partitions start at its first month, so the UI shows no months before its data.
+DEMO_START := $(shell date -d "$(DEMO_END)-01 -$$(( $(DEMO_MONTHS) - 1 )) months" +%Y-%m)
+demo ui: export BSC_PARTITIONS_START ?= $(DEMO_START)
 
 .PHONY: install chromium demo demo-alerts screenshot test lint typecheck pytest ui worker bench clean help
 

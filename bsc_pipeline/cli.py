@@ -100,9 +100,10 @@ def _use_warehouse(url: str | None) -> None:
 
 
 def _configure_logging() -> None:
-    """Our own log lines; Dagster's carry the run id in their own format."""
+    """Our own log lines; Dagster's carry the run id in their own format. Dagster's console log
+    follows this level: WARNING, INFO with `bsc --verbose`, or `BSC_LOG_LEVEL`."""
     logging.basicConfig(
-        level=os.environ.get("BSC_LOG_LEVEL", "WARNING"),
+        level=os.environ.get("BSC_LOG_LEVEL", "INFO" if _verbose() else "WARNING"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 

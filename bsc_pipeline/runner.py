@@ -98,7 +98,8 @@ def ensure_instance_config(home: Path) -> None:
         return
     project = PROJECT_ROOT / "deploy" / "dagster.yaml"
     text = project.read_text(encoding="utf-8") if project.exists() else ""
-    (home / "dagster.yaml").write_text(text or "telemetry:\n  enabled: false\n", encoding="utf-8")
+    quiet = "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
+    (home / "dagster.yaml").write_text(text or quiet, encoding="utf-8")
 
 
 def landed_months(settings: Settings) -> list[str]:
@@ -557,14 +558,26 @@ def _progress(
 ) -> Iterator[None]:
     """Progress bars fed from the run's step events by a thread while the executor works."""
     stop = threading.Event()
-    with Progress(*_COLUMNS, console=console, transient=False) as progress:
+    with Progress(
+        *_COLUMNS, console=console, transient=False, disable=not console.is_terminal
+    ) as progress:
         staged = progress.add_task("extract + gate", total=len(months))
         published = progress.add_task("measure + publish", total=len(months) + len(recompute))
+
+        said: dict[str, int] = {}
 
         def refresh() -> None:
             done = _finished_steps(instance, tag)
             progress.update(staged, completed=done.get("extract_and_stage", 0))
             progress.update(published, completed=done.get("publish", 0))
+            if not console.is_terminal:  # a pipe: one line each time a count moves
+                for step, what, total in (
+                    ("extract_and_stage", "extract + gate", len(months)),
+                    ("publish", "measure + publish", len(months) + len(recompute)),
+                ):
+                    if done.get(step, 0) != said.get(step, 0):
+                        said[step] = done[step]
+                        console.print(f"{what}: {done[step]}/{total} months", highlight=False)
 
         def poll() -> None:
             while not stop.wait(POLL_SECONDS):

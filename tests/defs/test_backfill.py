@@ -81,6 +81,8 @@ def test_cli_backfill_publishes_both_months_and_says_so(backfilled: dict[str, An
     result = backfilled["cli"]
     assert result.exit_code == 0, result.output
     assert "2 published, 0 published with held measures, 0 failed" in result.output
+    assert "Backfilling 2025-01, 2025-02: no later published month reads them." in result.output
+    assert "measure + publish: 2/2 months" in result.output  # a pipe: lines, not a bar
     facts = _facts(backfilled["settings"])
     assert _value(facts, "revenue", "2025-01", "2025-01") == pytest.approx(1000.0)
     assert _value(facts, "revenue", "2025-02", "2025-02") == pytest.approx(1500.0)
