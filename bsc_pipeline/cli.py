@@ -1,8 +1,8 @@
 """`bsc`: the headless way to run, inspect and export the scorecard pipeline.
 
 Exit codes scripts can rely on: 0 success, 1 the work ran but something failed (a run, a gate,
-a spec error), 2 bad usage. A failure ends in one line naming its cause and the next step; the
-full trace is shown with `bsc --verbose`.
+a spec error), 2 bad usage, 130 a backfill stopped by Ctrl-C. A failure ends in one line naming
+its cause and the next step; the full trace is shown with `bsc --verbose`.
 """
 
 from __future__ import annotations

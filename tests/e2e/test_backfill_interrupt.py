@@ -117,3 +117,29 @@ def test_an_interrupted_backfill_says_what_the_warehouse_holds(
     )
     assert "Interrupted: 1 month(s) not reached (2025-02); run them again" in stdout
     assert _published_runs(settings, "2025-02") == 1
+
+
+def test_an_interrupted_parallel_backfill_says_what_the_warehouse_holds(
+    tmp_path: Path, tiny_settings_at: Callable[[Path], Settings]
+) -> None:
+    """`--jobs 2`: one Dagster run for both months; Ctrl-C once the first month is published."""
+    fresh = tiny_settings_at(tmp_path)
+    process = subprocess.Popen(
+        [*BSC, "backfill", "--start", "2025-01", "--end", "2025-02", "--jobs", "2"],
+        env=_env(fresh),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    while _published_runs(fresh, "2025-01") + _published_runs(fresh, "2025-02") < 1:
+        with pytest.raises(subprocess.TimeoutExpired):  # it must not end before publishing
+            process.wait(timeout=0.2)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=600)
+
+    assert process.returncode == 130, stdout + stderr
+    published = [m for m in ("2025-01", "2025-02") if _published_runs(fresh, m)]
+    missed = [m for m in ("2025-01", "2025-02") if m not in published]
+    assert f"{len(published)} published, 0 published with held measures, 0 failed" in stdout
+    if missed:  # the other month was cut short: said so, and nothing of it published
+        assert f"Interrupted: {len(missed)} month(s) not reached ({', '.join(missed)})" in stdout
