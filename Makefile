@@ -8,6 +8,9 @@ DEMO_SEED ?= 7
 DEMO_END ?= 2026-10
 DEMO_SMTP_PORT ?= 8025
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
+# The demo's partitions start at its first month, so the UI shows no months before its data.
+DEMO_START := $(shell date -d "$(DEMO_END)-01 -$$(( $(DEMO_MONTHS) - 1 )) months" +%Y-%m)
+demo ui: export BSC_PARTITIONS_START ?= $(DEMO_START)
 
 .PHONY: install chromium demo demo-alerts screenshot test lint typecheck pytest ui worker bench clean help
 
@@ -63,6 +66,7 @@ test: install lint typecheck pytest  ## lint, type-check and run the whole suite
 lint: install
 	$(BIN)/ruff check bsc_pipeline tests benchmarks definitions.py
 	$(BIN)/ruff format --check bsc_pipeline tests benchmarks definitions.py
+	$(BIN)/dg check defs
 
 typecheck: install
 	$(BIN)/mypy bsc_pipeline
@@ -70,7 +74,7 @@ typecheck: install
 pytest: install
 	$(BIN)/pytest -n 2 --dist loadfile -q
 
-ui: install  ## open the Dagster UI on http://127.0.0.1:3000
+ui: install  ## open the Dagster UI on http://127.0.0.1:3000 (the same as `dg dev`)
 	$(BIN)/dagster dev -f definitions.py -h 127.0.0.1 -p 3000
 
 worker: install  ## start a Celery worker for BSC_EXECUTOR=celery runs (docs/operations.md)

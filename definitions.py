@@ -1,5 +1,5 @@
-"""Dagster code location: `dagster dev -f definitions.py` (or `make ui`)."""
+"""Dagster code location: `dagster dev -f definitions.py` (or `make ui`, `dg dev`)."""
 
-from bsc_pipeline.defs import build_definitions
+from bsc_pipeline.definitions import defs
 
-defs = build_definitions()
+__all__ = ["defs"]

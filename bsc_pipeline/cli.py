@@ -1,8 +1,8 @@
 """`bsc`: the headless way to run, inspect and export the scorecard pipeline.
 
 Exit codes scripts can rely on: 0 success, 1 the work ran but something failed (a run, a gate,
-a spec error), 2 bad usage. A failure ends in one line naming its cause and the next step; the
-full trace is shown with `bsc --verbose`.
+a spec error), 2 bad usage, 130 a backfill stopped by Ctrl-C. A failure ends in one line naming
+its cause and the next step; the full trace is shown with `bsc --verbose`.
 """
 
 from __future__ import annotations
@@ -104,9 +104,10 @@ def _use_warehouse(url: str | None) -> None:
 
 
 def _configure_logging() -> None:
-    """Our own log lines; Dagster's carry the run id in their own format."""
+    """Our own log lines; Dagster's carry the run id in their own format. Dagster's console log
+    follows this level: WARNING, INFO with `bsc --verbose`, or `BSC_LOG_LEVEL`."""
     logging.basicConfig(
-        level=os.environ.get("BSC_LOG_LEVEL", "WARNING"),
+        level=os.environ.get("BSC_LOG_LEVEL", "INFO" if _verbose() else "WARNING"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 
@@ -139,7 +140,10 @@ def backfill(
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Months run in parallel.")] = 1,
     warehouse_url: WarehouseUrlOption = None,
 ) -> None:
-    """Run a range of months, with a progress bar and a summary of what was published.
+    """Run a range of months, then the later published months that read them (year-over-year,
+    trailing 12 months, quarters), said before it starts. Progress is a bar in a terminal and
+    one line per month in a pipe; the summary gives each month published, unchanged, failed or
+    not reached, from the warehouse, also after Ctrl-C.
 
     Alerts of months before the newest are kept as history; owners hear about the newest only.
     """
@@ -165,7 +169,7 @@ def backfill(
         report = run_months(months, console=console, jobs=jobs, backfill=True)
     except OutsidePartitions as exc:
         raise typer.BadParameter(str(exc)) from None
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(130 if report.interrupted else 0 if report.ok else 1)
 
 
 @app.command()

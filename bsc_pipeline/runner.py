@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import socket
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +20,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bsc_pipeline.backfill_states import (
+    FAILED,
+    NOT_REACHED,
+    PUBLISHED,
+    UNCHANGED,
+    month_states,
+    recompute_notice,
+)
 from bsc_pipeline.defs import build_definitions
 from bsc_pipeline.defs.assets import BACKFILL_THROUGH_TAG, HISTORY_WINDOW_MONTHS, publish_pool
+from bsc_pipeline.defs.backfill import warehouse_run_id
 from bsc_pipeline.defs.executors import (
     executor_name,
     executor_run_config,
@@ -49,12 +60,15 @@ class MonthOutcome:
     error: str | None = None
     trace: str | None = None
     """The full error chain, shown with `bsc --verbose`."""
+    state: str | None = None
+    """What the warehouse recorded: published, unchanged, failed or not reached."""
 
 
 @dataclass
 class RunReport:
     outcomes: list[MonthOutcome]
     recomputed: list[MonthOutcome] = field(default_factory=list)
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
@@ -84,7 +98,8 @@ def ensure_instance_config(home: Path) -> None:
         return
     project = PROJECT_ROOT / "deploy" / "dagster.yaml"
     text = project.read_text(encoding="utf-8") if project.exists() else ""
-    (home / "dagster.yaml").write_text(text or "telemetry:\n  enabled: false\n", encoding="utf-8")
+    quiet = "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
+    (home / "dagster.yaml").write_text(text or quiet, encoding="utf-8")
 
 
 def landed_months(settings: Settings) -> list[str]:
@@ -124,34 +139,181 @@ def run_months(
         return run_backfill(
             months, console=console, jobs=jobs, settings=settings, instance=instance
         )
+    later = months_to_recompute(settings, months) if backfill and months else []
+    if backfill and months:
+        console.print(recompute_notice(months, later), soft_wrap=True)
     job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB)
     instance = instance or dagster_instance()
     pool = publish_pool(settings.warehouse_url)
     release_dead_runs(instance, pool, settings, console)
     lake = Lake(settings.lake_dir)
-    tags = {BACKFILL_THROUGH_TAG: max(months)} if backfill and months else {}
+    tags = {BACKFILL_THROUGH_TAG: max([*months, *later])} if backfill and months else {}
     outcomes: list[MonthOutcome] = []
+    run_ids: dict[str, str] = {}
+    interrupted = False
+    with (
+        _month_progress(console, len(months) + len(later)) as advance,
+        interrupt_watch() as interrupt_seen,
+    ):
+        try:  # Ctrl-C between or within months: the summary below says where it stopped
+            for month in [*months, *later]:
+                run_id = str(uuid.uuid4())  # known before the run starts, for the watcher
+                run_ids[month] = run_id
+                with watch_run(instance, run_id, pool, console.print):
+                    result = job.execute_in_process(
+                        partition_key=month,
+                        instance=instance,
+                        raise_on_error=False,
+                        run_config=console_log_config(),
+                        run_id=run_id,
+                        tags={**holder_tags(), **tags},
+                    )
+                if interrupt_seen():  # the warehouse says whether it published before
+                    interrupted = True
+                    break
+                outcome = _outcome(month, result, lake, settings.warehouse_url)
+                if not outcome.succeeded:
+                    record_failure(settings, outcome)
+                outcomes.append(outcome)
+                advance(month, _finished(outcome))
+        except KeyboardInterrupt:
+            interrupted = True
+    outcomes = _with_states(settings, [*months, *later], run_ids, outcomes)
+    print_summary(console, [o for o in outcomes if o.month not in set(later)])
+    redone = [o for o in outcomes if o.month in set(later)]
+    if redone:
+        _print_recomputed(console, redone)
+    if interrupted:
+        _print_interrupted(console, outcomes)
+    return RunReport(
+        [o for o in outcomes if o.month not in set(later)],
+        recomputed=redone,
+        interrupted=interrupted,
+    )
+
+
+@contextmanager
+def interrupt_watch() -> Iterator[Callable[[], bool]]:
+    """Whether Ctrl-C (SIGINT) arrived since entering, whoever handled it.
+
+    Dagster turns a SIGINT during a run into a failed step, or loses it in a finaliser, and then
+    carries on; the interpreter writes every signal to the wake-up fd before any handler runs,
+    so the backfill still stops after the run and says where.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    seen = False
+
+    def interrupted() -> bool:
+        nonlocal seen
+        try:
+            while data := reader.recv(64):
+                seen = seen or int(signal.SIGINT) in data
+        except BlockingIOError:
+            pass
+        return seen
+
+    try:
+        yield interrupted
+    finally:
+        signal.set_wakeup_fd(previous)
+        reader.close()
+        writer.close()
+
+
+@contextmanager
+def _month_progress(console: Console, total: int) -> Iterator[Callable[[str, str], None]]:
+    """A progress bar in a terminal; in a pipe one line per month as it finishes."""
+    if not console.is_terminal:
+        done = 0
+
+        def line(month: str, what: str) -> None:
+            nonlocal done
+            done += 1
+            console.print(f"{done}/{total} {month}: {what}", soft_wrap=True, highlight=False)
+
+        yield line
+        return
     with Progress(*_COLUMNS, console=console, transient=False) as progress:
-        task = progress.add_task("months", total=len(months))
-        for month in months:
-            progress.update(task, description=f"month {month}")
-            run_id = str(uuid.uuid4())  # known before the run starts, for the watcher
-            with watch_run(instance, run_id, pool, lambda text: progress.console.print(text)):
-                result = job.execute_in_process(
-                    partition_key=month,
-                    instance=instance,
-                    raise_on_error=False,
-                    run_config=console_log_config(),
-                    run_id=run_id,
-                    tags={**holder_tags(), **tags},
-                )
-            outcome = _outcome(month, result, lake, settings.warehouse_url)
-            if not outcome.succeeded:
-                record_failure(settings, outcome)
-            outcomes.append(outcome)
+        task = progress.add_task("months", total=total)
+
+        def advance(month: str, what: str) -> None:
+            progress.update(task, description=f"month {month}: {what}")
             progress.advance(task)
-    print_summary(console, outcomes)
-    return RunReport(outcomes)
+
+        yield advance
+
+
+def _with_states(
+    settings: Settings,
+    months: Sequence[str],
+    run_ids: Mapping[str, str],
+    outcomes: Sequence[MonthOutcome],
+) -> list[MonthOutcome]:
+    """Each month with the state the warehouse recorded for its run: true after an interrupt,
+    when a month's run was cut short or never started. `outcomes` are the months the run
+    itself reported on (none after an interrupt of the parallel backfill)."""
+    engine = warehouse_engine(settings)
+    try:
+        states = month_states(engine, run_ids)
+    except Exception as exc:  # the warehouse may be what failed: the runs' own word stands
+        logging.getLogger(__name__).warning("warehouse not readable: %s", first_line(str(exc)))
+        states = {}
+    finally:
+        engine.dispose()
+    known = {o.month: o for o in outcomes}
+    result = []
+    for month in months:
+        state = states.get(month, NOT_REACHED)
+        outcome = known.get(month) or MonthOutcome(
+            month,
+            False,
+            run_ids.get(month, ""),
+            error="interrupted before it published" if month in run_ids else None,
+        )
+        if month in known and (not states or state == NOT_REACHED):
+            state = PUBLISHED if outcome.succeeded else FAILED  # the run's word: nothing recorded
+        outcome.state = state
+        if outcome.state in (PUBLISHED, UNCHANGED) and not outcome.succeeded:
+            outcome.succeeded, outcome.error = True, None
+        result.append(outcome)
+    return result
+
+
+def _finished(outcome: MonthOutcome) -> str:
+    if not outcome.succeeded:
+        return f"failed: {first_line(outcome.error or 'run failed')}"
+    if outcome.held_datasets:
+        return f"done, held: {', '.join(outcome.held_datasets)}"
+    return "done"
+
+
+def _print_recomputed(console: Console, redone: Sequence[MonthOutcome]) -> None:
+    done = [o.month for o in redone if o.succeeded]
+    missed = [o.month for o in redone if not o.succeeded]
+    console.print(
+        f"Recomputed {len(done)} of {len(redone)} later month(s) whose periods read the range"
+        + (f"; [red]not recomputed: {', '.join(missed)}[/]" if missed else ""),
+        soft_wrap=True,
+    )
+
+
+def _print_interrupted(console: Console, outcomes: Sequence[MonthOutcome]) -> None:
+    left = [o.month for o in outcomes if o.state == NOT_REACHED]
+    console.print(
+        "[yellow]Interrupted[/]"
+        + (
+            f": {len(left)} month(s) not reached ({', '.join(left)}); run them again"
+            if left
+            else ""
+        ),
+        soft_wrap=True,
+    )
 
 
 class OutsidePartitions(ValueError):
@@ -302,6 +464,11 @@ def run_backfill(
     """One run of the `backfill_months` job (multiprocess or `BSC_EXECUTOR`), with progress."""
     months = sorted({str(Month.parse(m)) for m in months})
     recompute = months_to_recompute(settings, months)
+    console.print(recompute_notice(months, recompute), soft_wrap=True)
+    interrupted = False
+    run_id, status = "", "failure"
+    staged: list[dict[str, Any]] = []
+    published: list[dict[str, Any]] = []
     with ExitStack() as stack:
         if instance is None:
             instance = stack.enter_context(_persistent_instance(console))
@@ -311,19 +478,34 @@ def run_backfill(
         tag = uuid.uuid4().hex
         config = backfill_run_config(months, settings, jobs, recompute)
         # Dagster runs in the main thread, so Ctrl-C stops the worker processes the usual way.
-        with _progress(instance, tag, months, recompute, console):
-            run_id, status, staged, published = _execute_backfill(instance, config, tag, pool)
-    outcomes = _backfill_outcomes(months, staged, published, run_id, status)
-    redone = [_month_outcome(r, run_id) for r in published if r["month"] in set(recompute)]
+        try:
+            with (
+                _progress(instance, tag, months, recompute, console),
+                interrupt_watch() as interrupt_seen,
+            ):
+                run_id, status, staged, published = _execute_backfill(instance, config, tag, pool)
+                interrupted = interrupt_seen()
+        except KeyboardInterrupt:
+            interrupted = True
+        if not run_id:
+            runs = instance.get_runs(filters=dg.RunsFilter(tags={BACKFILL_TAG: tag}), limit=1)
+            run_id = runs[0].run_id if runs else ""
+    everything = [*months, *recompute]
+    outcomes = (
+        [] if interrupted else _backfill_outcomes(everything, staged, published, run_id, status)
+    )
+    run_ids = {m: warehouse_run_id(run_id, m) for m in everything} if run_id else {}
+    outcomes = _with_states(settings, everything, run_ids, outcomes)
+    redone = [o for o in outcomes if o.month in set(recompute)]
+    outcomes = [o for o in outcomes if o.month not in set(recompute)]
     print_summary(console, outcomes)
     if redone:
-        failed = [o.month for o in redone if not o.succeeded]
-        console.print(
-            f"Recomputed {len(redone)} later month(s) whose periods read the range"
-            + (f"; [red]failed: {', '.join(failed)}[/]" if failed else "")
-        )
-    console.print(f"Dagster run {run_id}")
-    return RunReport(outcomes, recomputed=redone)
+        _print_recomputed(console, redone)
+    if interrupted:
+        _print_interrupted(console, [*outcomes, *redone])
+    if run_id:
+        console.print(f"Dagster run {run_id}")
+    return RunReport(outcomes, recomputed=redone, interrupted=interrupted)
 
 
 def _execute_backfill(
@@ -376,14 +558,26 @@ def _progress(
 ) -> Iterator[None]:
     """Progress bars fed from the run's step events by a thread while the executor works."""
     stop = threading.Event()
-    with Progress(*_COLUMNS, console=console, transient=False) as progress:
+    with Progress(
+        *_COLUMNS, console=console, transient=False, disable=not console.is_terminal
+    ) as progress:
         staged = progress.add_task("extract + gate", total=len(months))
         published = progress.add_task("measure + publish", total=len(months) + len(recompute))
+
+        said: dict[str, int] = {}
 
         def refresh() -> None:
             done = _finished_steps(instance, tag)
             progress.update(staged, completed=done.get("extract_and_stage", 0))
             progress.update(published, completed=done.get("publish", 0))
+            if not console.is_terminal:  # a pipe: one line each time a count moves
+                for step, what, total in (
+                    ("extract_and_stage", "extract + gate", len(months)),
+                    ("publish", "measure + publish", len(months) + len(recompute)),
+                ):
+                    if done.get(step, 0) != said.get(step, 0):
+                        said[step] = done[step]
+                        console.print(f"{what}: {done[step]}/{total} months", highlight=False)
 
         def poll() -> None:
             while not stop.wait(POLL_SECONDS):
@@ -482,13 +676,21 @@ def _gate_failed(lake: Lake, month: str, dataset: str) -> bool:
 def print_summary(
     console: Console, outcomes: list[MonthOutcome], *, verbose: bool | None = None
 ) -> None:
-    """One line of counts, then a table of the months that need a look (held or failed)."""
-    published = sum(o.succeeded and not o.held_datasets for o in outcomes)
-    held = sum(o.succeeded and bool(o.held_datasets) for o in outcomes)
-    failed = sum(not o.succeeded for o in outcomes)
-    colour = "red" if failed else "yellow" if held else "green"
+    """One line of counts, then a table of the months that need a look (held, failed or not
+    reached). `unchanged`: published again with no value or status moving."""
+    reached = [o for o in outcomes if o.state != NOT_REACHED]
+    unchanged = sum(o.state == UNCHANGED and not o.held_datasets for o in reached)
+    published = sum(o.succeeded and not o.held_datasets for o in reached) - unchanged
+    held = sum(o.succeeded and bool(o.held_datasets) for o in reached)
+    failed = sum(not o.succeeded for o in reached)
+    missed = len(outcomes) - len(reached)
+    colour = "red" if failed or missed else "yellow" if held else "green"
+    extra = (f", {unchanged} unchanged" if unchanged else "") + (
+        f", {missed} not reached" if missed else ""
+    )
     console.print(
-        f"[{colour}]{published} published, {held} published with held measures, {failed} failed[/]",
+        f"[{colour}]{published} published, {held} published with held measures, "
+        f"{failed} failed{extra}[/]",
         soft_wrap=True,
     )
     attention = [o for o in outcomes if not o.succeeded or o.held_datasets]
@@ -498,7 +700,13 @@ def print_summary(
     for name in ("month", "outcome", "held datasets", "run id", "error"):
         table.add_column(name, overflow="fold")
     for o in attention:
-        outcome = "[red]failed[/]" if not o.succeeded else "[yellow]held[/]"
+        outcome = (
+            "[red]not reached[/]"
+            if o.state == NOT_REACHED
+            else "[red]failed[/]"
+            if not o.succeeded
+            else "[yellow]held[/]"
+        )
         table.add_row(o.month, outcome, ", ".join(o.held_datasets), o.run_id[:8], o.error or "")
     console.print(table)
     if verbose if verbose is not None else os.environ.get("BSC_VERBOSE") == "1":

@@ -30,6 +30,7 @@ def dataset_sources(settings: Settings) -> dict[str, str]:
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     """Assets, checks, jobs, schedule, sensors and resources for one set of settings."""
+    from_environment = settings is None
     settings = settings or Settings.from_env()
     partitions = monthly_partitions(settings)
     datasets = dataset_sources(settings)
@@ -50,7 +51,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         schedules=schedules,
         sensors=[build_landing_sensor(datasets, jobs[0]), run_failure_to_engineers],
         resources={
-            "bsc": BscResource.from_settings(settings),
+            "bsc": BscResource.from_environment(settings)
+            if from_environment
+            else BscResource.from_settings(settings),
             "gx": GXValidator(),
             **step_output_resources(executor, str(settings.lake_dir)),
         },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import dagster as dg
 from bsc_pipeline.pipeline import Pipeline
 from bsc_pipeline.settings import Settings, lake_location
 
+WAREHOUSE_URL_ENV = "BSC_WAREHOUSE_URL"
 _PATH_FIELDS = frozenset(f.name for f in fields(Settings) if f.type in (Path, "Path"))
 
 
@@ -44,6 +46,15 @@ class BscResource(dg.ConfigurableResource):
     def from_settings(cls, settings: Settings) -> BscResource:
         # Dagster config holds plain values: paths travel as text.
         return cls(**{name: _plain(value) for name, value in vars(settings).items()})
+
+    @classmethod
+    def from_environment(cls, settings: Settings) -> BscResource:
+        """As `from_settings`, with the warehouse URL (it may hold a password) as `dg.EnvVar`:
+        the UI and run config show `BSC_WAREHOUSE_URL`, Dagster reads the value at run time."""
+        values = {name: _plain(value) for name, value in vars(settings).items()}
+        if os.environ.get(WAREHOUSE_URL_ENV):
+            values["warehouse_url"] = dg.EnvVar(WAREHOUSE_URL_ENV)
+        return cls(**values)
 
     def settings(self) -> Settings:
         values: dict[str, Any] = {

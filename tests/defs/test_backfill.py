@@ -81,6 +81,8 @@ def test_cli_backfill_publishes_both_months_and_says_so(backfilled: dict[str, An
     result = backfilled["cli"]
     assert result.exit_code == 0, result.output
     assert "2 published, 0 published with held measures, 0 failed" in result.output
+    assert "Backfilling 2025-01, 2025-02: no later published month reads them." in result.output
+    assert "measure + publish: 2/2 months" in result.output  # a pipe: lines, not a bar
     facts = _facts(backfilled["settings"])
     assert _value(facts, "revenue", "2025-01", "2025-01") == pytest.approx(1000.0)
     assert _value(facts, "revenue", "2025-02", "2025-02") == pytest.approx(1500.0)
@@ -182,7 +184,7 @@ def test_a_rerun_of_january_recomputes_february_and_a_closed_month_fails_cleanly
     assert retries == [], "a closed month is refused at once, not retried"
     text = console.export_text()
     assert "0 published, 0 published with held measures, 1 failed" in text
-    assert "Recomputed 1 later month" in text
+    assert "Recomputed 1 of 1 later month" in text
 
 
 def test_summary_buckets() -> None:

@@ -120,6 +120,7 @@ def test_bsc_without_make_gives_dagster_home_the_project_config_quietly(
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with caplog.at_level("WARNING", logger="dagster"), dagster_instance() as instance:
         assert not instance.telemetry_enabled
+        assert instance.get_settings("nux") == {"enabled": False}, "no community pop-up in the UI"
     assert "No dagster instance configuration file" not in caplog.text
     assert (home / "dagster.yaml").read_text() == (DEPLOY / "dagster.yaml").read_text()
     # A config someone wrote is theirs: left alone.

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from bsc_pipeline.settings import PROJECT_ROOT
 
@@ -91,3 +92,22 @@ def test_landed_months_are_the_months_the_readers_see(tiny_settings) -> None:
     from bsc_pipeline.runner import landed_months
 
     assert landed_months(tiny_settings) == ["2025-01", "2025-02"]
+
+
+def test_the_code_location_reads_the_warehouse_url_at_run_time(
+    tiny_settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The URL may hold a password: Dagster keeps `BSC_WAREHOUSE_URL`, not its value."""
+    from bsc_pipeline.definitions import defs
+    from bsc_pipeline.settings import Settings
+
+    for name, value in {
+        "BSC_WAREHOUSE_URL": tiny_settings.warehouse_url,
+        "BSC_LANDING_DIR": str(tiny_settings.landing_dir),
+        "BSC_LAKE_DIR": str(tiny_settings.lake_dir),
+        "BSC_SPEC": str(tiny_settings.spec_path),
+    }.items():
+        monkeypatch.setenv(name, value)
+    resource = defs().resources["bsc"]
+    assert resource.warehouse_url == dg.EnvVar("BSC_WAREHOUSE_URL")  # the name, not the value
+    assert resource.process_config_and_initialize().settings() == Settings.from_env()
