@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from bsc_pipeline.spec.formula import MAX_DEPTH, MAX_LENGTH, _describe, _operator_offset
+from bsc_pipeline.spec.formula import MAX_DEPTH, _describe, _operator_offset, read_tree
 
 FUNCTIONS: dict[str, tuple[int, int | None]] = {
     "coalesce": (2, None),
@@ -60,25 +60,10 @@ class Expression:
 
 def parse_expression(text: str) -> Expression:
     """Check `text` against the grammar and return it with the column names it reads."""
-    if not isinstance(text, str):
-        raise ExpressionError(str(text), "an expression must be text")
-    if len(text) > MAX_LENGTH:
-        raise ExpressionError(text[:40] + "...", f"longer than {MAX_LENGTH} characters")
-    if not text.strip():
-        raise ExpressionError(text, "the expression is empty")
-    flat = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
-    indent = len(flat) - len(flat.lstrip())
-    try:
-        # ast.parse only builds the syntax tree (PyCF_ONLY_AST): no bytecode, nothing runs.
-        module = ast.parse(flat.lstrip(), mode="eval")
-    except SyntaxError as exc:
-        offset = None if exc.offset is None else max(exc.offset - 1, 0) + indent
-        raise ExpressionError(text, f"not a valid expression ({exc.msg})", offset) from None
-    except (ValueError, RecursionError, MemoryError) as exc:
-        raise ExpressionError(text, f"cannot be read ({type(exc).__name__})") from None
+    tree, indent = read_tree(text, ExpressionError, "an expression", "a valid expression")
     names: set[str] = set()
-    _Checker(text, indent, names).check(module.body, 0)
-    return Expression(text=text, names=frozenset(names), tree=module.body)
+    _Checker(text, indent, names).check(tree, 0)
+    return Expression(text=text, names=frozenset(names), tree=tree)
 
 
 @dataclass

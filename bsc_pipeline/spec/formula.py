@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import importlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -94,12 +95,25 @@ class Formula:
 
 def parse_formula(text: str) -> Formula:
     """Check `text` against the grammar and return it with the measure ids it references."""
+    tree, indent = read_tree(text, FormulaError, "a formula", "valid arithmetic")
+    names: set[str] = set()
+    _check(tree, text, indent, 0, names)
+    return Formula(text=text, names=frozenset(names), tree=tree)
+
+
+def read_tree(
+    text: object, fail: Callable[..., Exception], kind: str, valid: str
+) -> tuple[ast.expr, int]:
+    """The syntax tree of `text` (nothing is compiled or run) and the indent its column offsets
+    add; `fail(text, reason, offset)` builds the caller's error, `kind` names the text ("a
+    formula") and `valid` what it must be ("valid arithmetic"). Shared by row expressions."""
+    noun = kind.split(" ", 1)[1]
     if not isinstance(text, str):
-        raise FormulaError(str(text), "a formula must be text")
+        raise fail(str(text), f"{kind} must be text")
     if len(text) > MAX_LENGTH:
-        raise FormulaError(text[:40] + "...", f"longer than {MAX_LENGTH} characters")
+        raise fail(text[:40] + "...", f"longer than {MAX_LENGTH} characters")
     if not text.strip():
-        raise FormulaError(text, "the formula is empty")
+        raise fail(text, f"the {noun} is empty")
     # Line breaks from folded YAML are spaces; same length keeps the column offsets true.
     flat = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
     indent = len(flat) - len(flat.lstrip())
@@ -108,12 +122,10 @@ def parse_formula(text: str) -> Formula:
         module = ast.parse(flat.lstrip(), mode="eval")
     except SyntaxError as exc:
         offset = None if exc.offset is None else max(exc.offset - 1, 0) + indent
-        raise FormulaError(text, f"not valid arithmetic ({exc.msg})", offset) from None
+        raise fail(text, f"not {valid} ({exc.msg})", offset) from None
     except (ValueError, RecursionError, MemoryError) as exc:
-        raise FormulaError(text, f"cannot be read ({type(exc).__name__})") from None
-    names: set[str] = set()
-    _check(module.body, text, indent, 0, names)
-    return Formula(text=text, names=frozenset(names), tree=module.body)
+        raise fail(text, f"cannot be read ({type(exc).__name__})") from None
+    return module.body, indent
 
 
 def _check(node: ast.expr, text: str, indent: int, depth: int, names: set[str]) -> None:
