@@ -103,7 +103,9 @@ def test_an_interrupted_backfill_says_what_the_warehouse_holds(
     stdout, stderr = process.communicate(timeout=600)
 
     assert process.returncode == 130, stdout + stderr
-    assert "INFO" in stderr and "nightly_scorecard" in stderr  # --verbose: Dagster's INFO log
+    # --verbose lowers the log level to INFO. Which Dagster lines reach stderr before the SIGINT
+    # depends on scheduling (a loaded machine once had none), so only the level is asserted.
+    assert " INFO " in stderr
     assert (
         "Backfilling 2025-01, then recomputing 1 later published month(s) 2025-02: their "
         "year-over-year, trailing-12-month, quarter and year figures read the months being "
